@@ -1,0 +1,141 @@
+/**
+ * The client: `connect()` and the pool of connections its proxies lease.
+ * Idle connections are closed after `idleTimeout`; broken ones are dropped
+ * when they break, never re-checked with an extra round trip.
+ *
+ * @module
+ */
+import { runtime, type TimerId } from "../runtime/mod.ts";
+import { Connection, type ConnectOptions } from "./connection.ts";
+import { clientClosedError, type ConnectionPool, Proxy } from "./proxy.ts";
+
+/**
+ * A client of one cyberdb server: a pool of authenticated connections.
+ * Create it with {@link connect}.
+ */
+export class Client implements ConnectionPool, AsyncDisposable {
+  #options: ConnectOptions;
+  #idleTimeout: number;
+  #idle: Connection[] = [];
+  #all = new Set<Connection>();
+  #sweep: TimerId | undefined;
+  #closed = false;
+
+  /**
+   * Use {@link connect} instead, which also opens the first connection.
+   *
+   * @param options where the server is and how to authenticate
+   */
+  constructor(options: ConnectOptions) {
+    this.#options = { ...options };
+    this.#idleTimeout = options.idleTimeout ?? 60_000;
+  }
+
+  /** Number of connections open (leased or idle). */
+  get connections(): number {
+    return this.#all.size;
+  }
+
+  /** A proxy not yet connected: call its `connect()` to lease a connection. */
+  getProxy(): Proxy {
+    return new Proxy(this);
+  }
+
+  /**
+   * Lends an idle connection, or opens a new one. Proxies call this.
+   *
+   * @throws {ConnectionClosedError} when the client is closed or the server is unreachable
+   */
+  async lease(): Promise<Connection> {
+    if (this.#closed) throw clientClosedError();
+    for (
+      let connection = this.#idle.pop();
+      connection;
+      connection = this.#idle.pop()
+    ) {
+      if (!connection.closed) return connection;
+    }
+    const connection = await Connection.open(this.#options);
+    if (this.#closed) {
+      connection.close();
+      throw clientClosedError();
+    }
+    this.#all.add(connection);
+    return connection;
+  }
+
+  /** Takes a connection back; a broken one, or any after `close()`, is closed and dropped. */
+  release(connection: Connection): void {
+    if (connection.closed || this.#closed) {
+      connection.close();
+      this.#all.delete(connection);
+      return;
+    }
+    connection.idleSince = performance.now();
+    this.#idle.push(connection);
+    this.#scheduleSweep(this.#idleTimeout);
+  }
+
+  #scheduleSweep(delay: number): void {
+    if (this.#sweep !== undefined) return;
+    const sweep = setTimeout(() => {
+      this.#sweep = undefined;
+      const now = performance.now();
+      this.#idle = this.#idle.filter((connection) => {
+        const keep = !connection.closed &&
+          now - connection.idleSince < this.#idleTimeout;
+        if (!keep) {
+          connection.close();
+          this.#all.delete(connection);
+        }
+        return keep;
+      });
+      if (this.#idle.length > 0) {
+        const oldest = Math.min(...this.#idle.map((c) => c.idleSince));
+        this.#scheduleSweep(this.#idleTimeout - (now - oldest));
+      }
+    }, Math.max(1, delay));
+    runtime.unrefTimer(sweep);
+    this.#sweep = sweep;
+  }
+
+  /** Closes every connection, leased ones included; their pending requests reject with `CONNECTION_CLOSED`. */
+  close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#sweep);
+    for (const connection of this.#all) connection.close();
+    this.#all.clear();
+    this.#idle = [];
+    return Promise.resolve();
+  }
+
+  /** Same as {@link Client.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Connects to a cyberdb server. Opens and authenticates the first pooled
+ * connection before resolving, so a wrong password, an unreachable server or
+ * an encryption mismatch rejects here.
+ *
+ * @param options where the server is and how to authenticate
+ * @returns the client, with one idle connection in its pool
+ * @throws {CyberDBError} `AUTH_FAILED`, `ENCRYPTION_REQUIRED`, `ENCRYPTION_UNAVAILABLE`, `FORBIDDEN`,
+ *   `TOO_MANY_CONNECTIONS`, `TIMEOUT` or `CONNECTION_CLOSED`
+ * @example
+ * ```ts
+ * import { connect, Server } from "../../mod.ts";
+ * const server = new Server();
+ * const { port } = await server.start({ port: 0, password: "123456" });
+ * const client = await connect({ port, password: "123456" });
+ * await client.close();
+ * await server.close();
+ * ```
+ */
+export async function connect(options: ConnectOptions = {}): Promise<Client> {
+  const client = new Client(options);
+  client.release(await client.lease());
+  return client;
+}

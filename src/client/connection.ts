@@ -1,0 +1,280 @@
+/**
+ * One pipelined client connection: each request gets an id and joins the
+ * write queue (everything queued in one turn leaves in one write); replies
+ * arrive in order and settle their promises in order.
+ *
+ * @module
+ */
+import { answerServerHello, checkServerWelcome } from "../crypto/handshake.ts";
+import {
+  BadRequestError,
+  ConnectionClosedError,
+  CyberDBError,
+  errorFromCode,
+  FrameTooLargeError,
+  TimeoutError,
+} from "../errors.ts";
+import { Channel } from "../protocol/channel.ts";
+import { decode, encode } from "../protocol/codec.ts";
+import { DEFAULT_MAX_FRAME_SIZE } from "../protocol/frame.ts";
+import { type OpName, REPLY_OK } from "../protocol/messages.ts";
+import { runtime, type TimerId } from "../runtime/mod.ts";
+
+/** Options of `connect()`. */
+export interface ConnectOptions {
+  /** Server host. Default `"127.0.0.1"`. */
+  hostname?: string;
+  /** Server port. Default `9980`. */
+  port?: number;
+  /** The server's password, if it has one. */
+  password?: string;
+  /** Require an encrypted connection. Default `false`. */
+  encrypt?: boolean;
+  /** Milliseconds an unused pooled connection stays open (CyberDB's `time_out`). Default 60000. */
+  idleTimeout?: number;
+  /** Milliseconds a request may wait for its reply before it rejects with `TIMEOUT`; 0 waits forever. Default 0. */
+  requestTimeout?: number;
+  /** Milliseconds to open and authenticate a connection before `TIMEOUT`. Default 10000. */
+  connectTimeout?: number;
+  /** Largest request or reply frame in bytes. Default 64 MiB. */
+  maxFrameSize?: number;
+}
+
+interface Pending {
+  id: number;
+  at: number;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+/** A connection to a cyberdb server, authenticated and ready for requests. */
+export class Connection {
+  #channel: Channel;
+  #pending: Pending[] = [];
+  #head = 0;
+  #nextId = 1;
+  #requestTimeout: number;
+  #maxFrameSize: number;
+  #timer: TimerId | undefined;
+  /** When the connection was last returned to the pool, for idle timeouts. */
+  idleSince = 0;
+
+  private constructor(channel: Channel, options: ConnectOptions) {
+    this.#channel = channel;
+    this.#requestTimeout = options.requestTimeout ?? 0;
+    this.#maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+    channel.onClose = (reason) => this.#failAll(reason);
+    channel.readFrames((frame) => this.#onReply(frame))
+      .then(() =>
+        channel.close(this.#closedError("the server closed the connection"))
+      )
+      .catch((error) =>
+        channel.close(
+          error instanceof CyberDBError
+            ? error
+            : this.#closedError(error.message),
+        )
+      );
+  }
+
+  /**
+   * Opens a connection and completes the handshake.
+   *
+   * @throws {CyberDBError} `AUTH_FAILED`, `ENCRYPTION_*`, `FORBIDDEN`, `TOO_MANY_CONNECTIONS`, `TIMEOUT`, `CONNECTION_CLOSED`
+   */
+  static async open(options: ConnectOptions): Promise<Connection> {
+    const hostname = options.hostname ?? "127.0.0.1",
+      port = options.port ?? 9980;
+    const timeout = options.connectTimeout ?? 10_000;
+    let timer: TimerId | undefined;
+    let channel: Channel | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        channel?.close();
+        reject(
+          new TimeoutError(
+            `connecting to ${hostname}:${port} took over ${timeout} ms`,
+          ),
+        );
+      }, timeout);
+    });
+    try {
+      const conn = await Promise.race([
+        runtime.connect({ hostname, port }).catch((error) => {
+          throw new ConnectionClosedError(
+            `cannot connect to ${hostname}:${port}: ${
+              (error as Error).message
+            }; is the server running?`,
+            { cause: error },
+          );
+        }),
+        expired,
+      ]);
+      channel = new Channel(
+        conn,
+        options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+      );
+      await Promise.race([
+        handshake(channel, options, `${hostname}:${port}`),
+        expired,
+      ]);
+      return new Connection(channel, options);
+    } catch (error) {
+      channel?.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Whether the connection is closed (it cannot be used again). */
+  get closed(): boolean {
+    return this.#channel.closed;
+  }
+
+  /** Number of requests waiting for their replies. */
+  get inFlight(): number {
+    return this.#pending.length - this.#head;
+  }
+
+  /**
+   * Sends one request; requests are applied in the order they are made.
+   *
+   * @returns the reply's value
+   * @throws {CyberDBError} the server's error, `CONNECTION_CLOSED` or `TIMEOUT`
+   */
+  request(
+    op: OpName,
+    table: string,
+    args: readonly unknown[],
+  ): Promise<unknown> {
+    if (this.#channel.closed) {
+      return Promise.reject(this.#closedError("the connection is closed"));
+    }
+    const id = this.#nextId++;
+    let body: Uint8Array;
+    try {
+      body = encode([id, op, table, ...args]);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (body.length > this.#maxFrameSize) {
+      return Promise.reject(
+        new FrameTooLargeError(
+          `this ${op} request is ${body.length} bytes, over the frame limit of ${this.#maxFrameSize}; ` +
+            `store smaller values or raise maxFrameSize on both sides`,
+        ),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.#pending.push({
+        id,
+        at: this.#requestTimeout > 0 ? performance.now() : 0,
+        resolve,
+        reject,
+      });
+      this.#channel.send(body);
+      if (this.#requestTimeout > 0 && this.#timer === undefined) {
+        this.#armTimer(this.#requestTimeout);
+      }
+    });
+  }
+
+  /** Closes the connection; pending requests reject with `CONNECTION_CLOSED`. */
+  close(): void {
+    this.#channel.close(
+      this.#closedError("the connection was closed by the client"),
+    );
+  }
+
+  #onReply(frame: Uint8Array): void {
+    const reply = decode(frame);
+    const pending = this.#pending[this.#head];
+    if (
+      !Array.isArray(reply) || pending === undefined || reply[0] !== pending.id
+    ) {
+      if (Array.isArray(reply) && reply[0] === 0 && reply[1] !== REPLY_OK) {
+        throw errorFromCode(String(reply[2]), String(reply[3]));
+      }
+      throw new BadRequestError(
+        "the server sent a reply out of order; closing the connection",
+      );
+    }
+    this.#pending[this.#head++] = undefined as unknown as Pending;
+    if (this.#head === this.#pending.length) {
+      this.#pending.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 1024 && this.#head * 2 > this.#pending.length) {
+      this.#pending = this.#pending.slice(this.#head);
+      this.#head = 0;
+    }
+    if (reply[1] === REPLY_OK) pending.resolve(reply[2]);
+    else pending.reject(errorFromCode(String(reply[2]), String(reply[3])));
+  }
+
+  #armTimer(delay: number): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      const oldest = this.#pending[this.#head];
+      if (oldest === undefined) return;
+      const waited = performance.now() - oldest.at;
+      if (waited < this.#requestTimeout) {
+        return this.#armTimer(this.#requestTimeout - waited);
+      }
+      // Replies come in order: a late head means every request behind it is late too.
+      this.#channel.close(
+        new TimeoutError(
+          `no reply within ${this.#requestTimeout} ms; the request may or may not have been applied`,
+        ),
+      );
+    }, Math.max(1, delay));
+  }
+
+  #failAll(reason: Error): void {
+    clearTimeout(this.#timer);
+    const error = reason instanceof CyberDBError
+      ? reason
+      : this.#closedError(reason.message);
+    const pending = this.#pending.slice(this.#head);
+    this.#pending = [];
+    this.#head = 0;
+    for (const { reject } of pending) reject(error);
+  }
+
+  #closedError(why: string): ConnectionClosedError {
+    return new ConnectionClosedError(
+      `${why}; a request in flight may or may not have been applied, and was not retried`,
+    );
+  }
+}
+
+async function handshake(
+  channel: Channel,
+  options: ConnectOptions,
+  where: string,
+): Promise<void> {
+  const serverHello = await readHandshakeFrame(channel, where);
+  const answer = await answerServerHello(
+    { password: options.password, encrypt: options.encrypt ?? false },
+    serverHello,
+  );
+  channel.send(encode(answer.hello));
+  await checkServerWelcome(
+    answer,
+    (serverHello as { nonce: Uint8Array }).nonce,
+    await readHandshakeFrame(channel, where),
+  );
+}
+
+async function readHandshakeFrame(
+  channel: Channel,
+  where: string,
+): Promise<unknown> {
+  const frame = await channel.readFrame();
+  if (frame === null) {
+    throw new ConnectionClosedError(
+      `${where} closed the connection during the handshake; is it a cyberdb server?`,
+    );
+  }
+  return decode(frame);
+}

@@ -1,0 +1,186 @@
+/**
+ * CyberDict: a handle on a remote dict table, with `Map` semantics where
+ * `Map` has the method and Python `dict` semantics for the rest.
+ *
+ * @module
+ */
+import type { DictOp } from "../protocol/messages.ts";
+
+/** A dict key: a string or a finite number. */
+export type Key = string | number;
+
+/** Entries accepted by `update` and `createCyberDict`: an object, a `Map` or `[key, value]` pairs. */
+export type DictInit<V> =
+  | Record<string, V>
+  | ReadonlyMap<Key, V>
+  | Iterable<readonly [Key, V]>;
+
+/** Anything that can send a request over a connection: a `Proxy`. */
+export interface Requester {
+  /** Sends one op on one table and resolves to the reply's value. */
+  request(
+    op: string,
+    table: string,
+    args: readonly unknown[],
+  ): Promise<unknown>;
+}
+
+/**
+ * Turns an object, a `Map` or an iterable of pairs into `[key, value]` pairs.
+ *
+ * @param init the entries
+ * @returns an array of pairs
+ */
+export function toEntries<V>(init: DictInit<V>): [Key, V][] {
+  if (init instanceof Map) return [...init];
+  if (Symbol.iterator in Object(init)) return [...(init as Iterable<[Key, V]>)];
+  return Object.entries(init as Record<string, V>);
+}
+
+/**
+ * A remote `Map` held by the server. Every method is one atomic request.
+ *
+ * @typeParam V the type of the values (not checked by the server)
+ * @example
+ * ```ts
+ * import { connect, Server } from "../../mod.ts";
+ * const server = new Server();
+ * const { port } = await server.start({ port: 0 });
+ * const client = await connect({ port });
+ * {
+ *   await using proxy = await client.getProxy().connect();
+ *   const centre = await proxy.createCyberDict<string>("centre");
+ *   await centre.set("content", "Hello CyberDB!");
+ *   console.log(await centre.get("content")); // Hello CyberDB!
+ * }
+ * await client.close();
+ * await server.close();
+ * ```
+ */
+export class CyberDict<V = unknown> implements AsyncIterable<[Key, V]> {
+  /** The table's name. */
+  readonly name: string;
+  #proxy: Requester;
+
+  /**
+   * Handles are made by `Proxy.createCyberDict` and `Proxy.getCyberDict`.
+   *
+   * @param proxy the proxy whose connection carries the requests
+   * @param name the table's name
+   */
+  constructor(proxy: Requester, name: string) {
+    this.#proxy = proxy;
+    this.name = name;
+  }
+
+  #call<T>(op: DictOp, ...args: unknown[]): Promise<T> {
+    return this.#proxy.request(op, this.name, args) as Promise<T>;
+  }
+
+  /**
+   * The value stored under `key`; a missing key gives `fallback` (default `undefined`), a stored `null` gives `null`.
+   */
+  get(key: Key): Promise<V | undefined>;
+  /** The value stored under `key`, or `fallback` when the key is missing. */
+  get<D>(key: Key, fallback: D): Promise<V | D>;
+  get(key: Key, ...fallback: unknown[]): Promise<unknown> {
+    return this.#call("d.get", key, ...fallback.slice(0, 1));
+  }
+
+  /** Stores `value` under `key`. */
+  set(key: Key, value: V): Promise<void> {
+    return this.#call("d.set", key, value);
+  }
+
+  /** Whether `key` is present. */
+  has(key: Key): Promise<boolean> {
+    return this.#call("d.has", key);
+  }
+
+  /** Removes `key`; resolves to whether it existed. */
+  delete(key: Key): Promise<boolean> {
+    return this.#call("d.delete", key);
+  }
+
+  /** Number of entries. */
+  size(): Promise<number> {
+    return this.#call("d.size");
+  }
+
+  /** Every key, in insertion order. */
+  keys(): Promise<Key[]> {
+    return this.#call("d.keys");
+  }
+
+  /** Every value, in insertion order. */
+  values(): Promise<V[]> {
+    return this.#call("d.values");
+  }
+
+  /** Every `[key, value]` pair, in insertion order. */
+  entries(): Promise<[Key, V][]> {
+    return this.#call("d.entries");
+  }
+
+  /** Removes every entry. */
+  clear(): Promise<void> {
+    return this.#call("d.clear");
+  }
+
+  /** Stores `value` under `key` only if the key is missing; resolves to the value now stored. */
+  setDefault(key: Key, value: V): Promise<V> {
+    return this.#call("d.setDefault", key, value);
+  }
+
+  /** Stores every entry of an object, a `Map` or `[key, value]` pairs, in one atomic request. */
+  update(entries: DictInit<V>): Promise<void> {
+    return this.#call("d.update", toEntries(entries));
+  }
+
+  /**
+   * Removes `key` and resolves to its value.
+   *
+   * @throws {KeyNotFoundError} when the key is missing
+   */
+  pop(key: Key): Promise<V>;
+  /** Removes `key` and resolves to its value, or to `fallback` when it is missing. */
+  pop<D>(key: Key, fallback: D): Promise<V | D>;
+  pop(key: Key, ...fallback: unknown[]): Promise<unknown> {
+    return this.#call("d.pop", key, ...fallback.slice(0, 1));
+  }
+
+  /**
+   * Removes the most recently inserted entry and resolves to it.
+   *
+   * @throws {KeyNotFoundError} when the dict is empty
+   */
+  popItem(): Promise<[Key, V]> {
+    return this.#call("d.popItem");
+  }
+
+  /**
+   * Atomically adds `by` to the number under `key` (a missing key starts at 0) and resolves to the new number.
+   *
+   * @throws {WrongTypeError} when the stored value is not a number (or, for a bigint `by`, not a bigint)
+   */
+  increment<N extends number | bigint = number>(key: Key, by?: N): Promise<N> {
+    return by === undefined
+      ? this.#call("d.increment", key)
+      : this.#call("d.increment", key, by);
+  }
+
+  /** The whole dict as a plain object (number keys become strings). */
+  async toObject(): Promise<Record<string, V>> {
+    return Object.fromEntries(await this.entries());
+  }
+
+  /** The whole dict as a `Map`. */
+  async toMap(): Promise<Map<Key, V>> {
+    return new Map(await this.entries());
+  }
+
+  /** Iterates over a snapshot of the entries taken when the loop starts. */
+  async *[Symbol.asyncIterator](): AsyncIterator<[Key, V]> {
+    yield* await this.entries();
+  }
+}

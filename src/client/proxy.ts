@@ -1,0 +1,207 @@
+/**
+ * Proxy: a connection leased from the client's pool, and the table
+ * operations made over it. Requests on one proxy are applied in the order
+ * they were made, even when many are in flight.
+ *
+ * @module
+ */
+import { ConnectionClosedError, ProxyClosedError } from "../errors.ts";
+import type { OpName, StoreOp, TableInfo } from "../protocol/messages.ts";
+import type { Connection } from "./connection.ts";
+import {
+  CyberDict,
+  type DictInit,
+  type Requester,
+  toEntries,
+} from "./cyber_dict.ts";
+import { CyberList } from "./cyber_list.ts";
+
+/** Where a proxy leases its connection from: the `Client`. */
+export interface ConnectionPool {
+  /** Lends an open connection. */
+  lease(): Promise<Connection>;
+  /** Takes a leased connection back. */
+  release(connection: Connection): void;
+}
+
+/**
+ * A leased connection and the table operations over it. Get one with
+ * `client.getProxy().connect()`; give it back with `close()` or `await using`.
+ *
+ * @example
+ * ```ts
+ * import { connect, Server } from "../../mod.ts";
+ * const server = new Server();
+ * const { port } = await server.start({ port: 0 });
+ * const client = await connect({ port });
+ * {
+ *   await using proxy = await client.getProxy().connect();
+ *   await proxy.createCyberList("jobs");
+ *   console.log(await proxy.tables()); // [ { name: "jobs", type: "CyberList" } ]
+ * }
+ * await client.close();
+ * await server.close();
+ * ```
+ */
+export class Proxy implements Requester, AsyncDisposable {
+  #pool: ConnectionPool;
+  #connection: Connection | undefined;
+  #state: "new" | "connecting" | "open" | "closed" = "new";
+
+  /**
+   * Proxies are made by `client.getProxy()`.
+   *
+   * @param pool the client to lease a connection from
+   */
+  constructor(pool: ConnectionPool) {
+    this.#pool = pool;
+  }
+
+  /**
+   * Leases a connection from the pool.
+   *
+   * @returns this proxy, ready for requests
+   * @throws {ProxyClosedError} when the proxy was already used and closed
+   * @throws {CyberDBError} when no connection can be opened
+   */
+  async connect(): Promise<this> {
+    if (this.#state !== "new") {
+      throw new ProxyClosedError(
+        "this proxy was already connected; get a new one with client.getProxy()",
+      );
+    }
+    this.#state = "connecting";
+    try {
+      this.#connection = await this.#pool.lease();
+    } catch (error) {
+      this.#state = "closed";
+      throw error;
+    }
+    if (this.#state === "connecting") this.#state = "open";
+    else this.#pool.release(this.#connection);
+    return this;
+  }
+
+  /** Gives the connection back to the pool. Safe to call more than once, and after `client.close()`. */
+  close(): Promise<void> {
+    const connection = this.#connection;
+    this.#state = "closed";
+    this.#connection = undefined;
+    if (connection) this.#pool.release(connection);
+    return Promise.resolve();
+  }
+
+  /** Same as {@link Proxy.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * Sends one raw request. The table handles call this; applications use them instead.
+   *
+   * @throws {ProxyClosedError} when the proxy is not connected
+   */
+  request(
+    op: string,
+    table: string,
+    args: readonly unknown[],
+  ): Promise<unknown> {
+    if (this.#connection === undefined || this.#state !== "open") {
+      return Promise.reject(
+        new ProxyClosedError(
+          this.#state === "closed"
+            ? "this proxy is closed; get a new one with client.getProxy().connect()"
+            : "this proxy is not connected yet; await proxy.connect() first",
+        ),
+      );
+    }
+    return this.#connection.request(op as OpName, table, args);
+  }
+
+  #store(op: StoreOp, table: string, ...args: unknown[]): Promise<unknown> {
+    return this.request(op, table, args);
+  }
+
+  /**
+   * Creates a dict table.
+   *
+   * @param name the table's name
+   * @param initial initial entries: an object, a `Map` or `[key, value]` pairs
+   * @throws {TableExistsError} when the name is taken
+   */
+  async createCyberDict<V = unknown>(
+    name: string,
+    initial?: DictInit<V>,
+  ): Promise<CyberDict<V>> {
+    await this.#store(
+      "create",
+      name,
+      "CyberDict",
+      ...(initial === undefined ? [] : [toEntries(initial)]),
+    );
+    return new CyberDict<V>(this, name);
+  }
+
+  /**
+   * Creates a list table.
+   *
+   * @param name the table's name
+   * @param initial initial items
+   * @throws {TableExistsError} when the name is taken
+   */
+  async createCyberList<T = unknown>(
+    name: string,
+    initial?: Iterable<T>,
+  ): Promise<CyberList<T>> {
+    await this.#store(
+      "create",
+      name,
+      "CyberList",
+      ...(initial === undefined ? [] : [[...initial]]),
+    );
+    return new CyberList<T>(this, name);
+  }
+
+  /**
+   * A handle on an existing dict table.
+   *
+   * @throws {NoSuchTableError} when it does not exist
+   * @throws {WrongTypeError} when it is a list
+   */
+  async getCyberDict<V = unknown>(name: string): Promise<CyberDict<V>> {
+    await this.#store("open", name, "CyberDict");
+    return new CyberDict<V>(this, name);
+  }
+
+  /**
+   * A handle on an existing list table.
+   *
+   * @throws {NoSuchTableError} when it does not exist
+   * @throws {WrongTypeError} when it is a dict
+   */
+  async getCyberList<T = unknown>(name: string): Promise<CyberList<T>> {
+    await this.#store("open", name, "CyberList");
+    return new CyberList<T>(this, name);
+  }
+
+  /**
+   * Deletes a table and everything in it.
+   *
+   * @throws {NoSuchTableError} when it does not exist
+   */
+  async deleteTable(name: string): Promise<void> {
+    await this.#store("drop", name);
+  }
+
+  /** Every table, in creation order. */
+  tables(): Promise<TableInfo[]> {
+    return this.#store("tables", "") as Promise<TableInfo[]>;
+  }
+}
+
+/** The error for a closed client, shared by the pool and proxies. */
+export function clientClosedError(): ConnectionClosedError {
+  return new ConnectionClosedError(
+    "the client is closed; call connect() again",
+  );
+}

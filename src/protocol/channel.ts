@@ -1,0 +1,156 @@
+/**
+ * A framed, batching channel over one {@link Conn}: frames queued in one
+ * event-loop turn leave in one write. Both the server's sessions and the
+ * client's connections speak through it. It drives the connection it is
+ * given and touches no runtime API itself.
+ *
+ * @module
+ */
+import { ConnectionClosedError } from "../errors.ts";
+import type { Conn } from "../runtime/mod.ts";
+import { DEFAULT_MAX_FRAME_SIZE, FrameBatch, FrameDecoder } from "./frame.ts";
+
+/** A framed channel over a connection. */
+export class Channel {
+  /** The connection underneath. */
+  readonly conn: Conn;
+  #decoder: FrameDecoder;
+  #batch = new FrameBatch();
+  #writing: Promise<void> | undefined;
+  #scheduled = false;
+  #closed = false;
+  #closeReason: Error | undefined;
+  #onClose: ((reason: Error) => void) | undefined;
+
+  /**
+   * @param conn the connection to drive
+   * @param maxFrameSize the largest frame body accepted from the peer
+   */
+  constructor(conn: Conn, maxFrameSize: number = DEFAULT_MAX_FRAME_SIZE) {
+    this.conn = conn;
+    this.#decoder = new FrameDecoder(maxFrameSize);
+  }
+
+  /** Whether the channel is closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Bytes queued for writing and not yet handed to the connection. */
+  get queuedBytes(): number {
+    return this.#batch.size;
+  }
+
+  /** Sets the function called once when the channel closes, with the reason. */
+  set onClose(handler: (reason: Error) => void) {
+    this.#onClose = handler;
+  }
+
+  /** Changes the largest frame accepted from the peer (small during the handshake). */
+  set maxFrameSize(size: number) {
+    this.#decoder.maxFrameSize = size;
+  }
+
+  /**
+   * Reads one frame, for the handshake.
+   *
+   * @returns a copy of the frame body, or `null` when the peer closed first
+   * @throws {FrameTooLargeError} for a frame over the limit
+   */
+  async readFrame(): Promise<Uint8Array | null> {
+    for (;;) {
+      const frame = this.#decoder.next();
+      if (frame) return frame.slice();
+      const chunk = await this.conn.read();
+      if (chunk === null) return null;
+      this.#decoder.push(chunk);
+    }
+  }
+
+  /**
+   * Reads frames until the peer closes, handing each to `onFrame`, then
+   * calls `afterChunk` once per chunk read so replies can be batched.
+   * Frames are views valid only during the call.
+   *
+   * @throws {FrameTooLargeError} for a frame over the limit; other errors from the handlers propagate
+   */
+  async readFrames(
+    onFrame: (frame: Uint8Array) => void,
+    afterChunk?: () => Promise<void> | void,
+  ): Promise<void> {
+    for (;;) {
+      for (
+        let frame = this.#decoder.next();
+        frame;
+        frame = this.#decoder.next()
+      ) onFrame(frame);
+      if (afterChunk) await afterChunk();
+      if (this.#closed) return;
+      const chunk = await this.conn.read();
+      if (chunk === null) return;
+      this.#decoder.push(chunk);
+    }
+  }
+
+  /** Queues one frame; it is written with the others queued in the same turn. */
+  send(body: Uint8Array): void {
+    if (this.#closed) return;
+    this.#batch.add(body);
+    if (!this.#scheduled && this.#writing === undefined) {
+      this.#scheduled = true;
+      queueMicrotask(() => this.#startWriting());
+    }
+  }
+
+  /** Resolves once everything queued so far is written (or the channel closed). */
+  async drain(): Promise<void> {
+    while (
+      !this.#closed && (this.#writing !== undefined || this.#batch.count > 0)
+    ) {
+      this.#startWriting();
+      await this.#writing;
+    }
+  }
+
+  /**
+   * Closes the connection; queued frames that were not written are dropped.
+   *
+   * @param reason why, passed to the close handler
+   */
+  close(
+    reason: Error = new ConnectionClosedError("the connection was closed"),
+  ): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeReason = reason;
+    this.conn.close();
+    this.#onClose?.(reason);
+  }
+
+  /** Why the channel closed, once it has. */
+  get closeReason(): Error | undefined {
+    return this.#closeReason;
+  }
+
+  #startWriting(): void {
+    this.#scheduled = false;
+    if (
+      this.#writing !== undefined || this.#closed || this.#batch.count === 0
+    ) return;
+    this.#writing = this.#writeAll().finally(() => this.#writing = undefined);
+  }
+
+  async #writeAll(): Promise<void> {
+    try {
+      while (this.#batch.count > 0 && !this.#closed) {
+        await this.conn.write(this.#batch.take());
+      }
+    } catch (error) {
+      this.close(
+        new ConnectionClosedError(`write failed: ${(error as Error).message}`, {
+          cause: error,
+        }),
+      );
+    }
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The shapes of the messages on the wire, after MessagePack decoding.
+ *
+ * - request: `[id, op, table, ...args]` — `table` is `""` for ops on the whole store
+ * - reply:   `[id, 0]` (no value), `[id, 0, value]`, or `[id, 1, code, message]`
+ * - handshake: the maps {@link ServerHello}, {@link ClientHello}, {@link ServerWelcome}
+ *
+ * @module
+ */
+
+/** The protocol version spoken here. */
+export const PROTOCOL_VERSION = 1;
+
+/** Reply status: success. */
+export const REPLY_OK = 0;
+/** Reply status: the request failed with an error code and message. */
+export const REPLY_ERROR = 1;
+
+/** Ops on the store as a whole. */
+export type StoreOp = "tables" | "create" | "open" | "drop";
+
+/** Ops on a CyberDict. */
+export type DictOp =
+  | "d.get"
+  | "d.set"
+  | "d.has"
+  | "d.delete"
+  | "d.size"
+  | "d.keys"
+  | "d.values"
+  | "d.entries"
+  | "d.clear"
+  | "d.setDefault"
+  | "d.update"
+  | "d.pop"
+  | "d.popItem"
+  | "d.increment";
+
+/** Ops on a CyberList. */
+export type ListOp =
+  | "l.at"
+  | "l.set"
+  | "l.push"
+  | "l.pop"
+  | "l.shift"
+  | "l.unshift"
+  | "l.insert"
+  | "l.remove"
+  | "l.count"
+  | "l.indexOf"
+  | "l.includes"
+  | "l.slice"
+  | "l.splice"
+  | "l.reverse"
+  | "l.sort"
+  | "l.clear"
+  | "l.length"
+  | "l.toArray";
+
+/** Every op name the server understands. */
+export type OpName = StoreOp | DictOp | ListOp;
+
+/** The kinds of table. */
+export type TableKind = "CyberDict" | "CyberList";
+
+/** One row of `tables()`. */
+export interface TableInfo {
+  /** The table's name. */
+  name: string;
+  /** Whether it is a dict or a list. */
+  type: TableKind;
+}
+
+/** The first frame the server sends on a new connection. */
+export interface ServerHello {
+  /** The protocol version. */
+  cyberdb: number;
+  /** Whether a password is required. */
+  auth: boolean;
+  /** Whether the server offers (and then requires) encryption. */
+  encrypt: boolean;
+  /** The server's random nonce for this connection. */
+  nonce: Uint8Array;
+  /** PBKDF2 salt of the password key (only when `auth`). */
+  salt?: Uint8Array;
+  /** PBKDF2 iterations of the password key (only when `auth`). */
+  iterations?: number;
+}
+
+/** The client's answer to the hello. */
+export interface ClientHello {
+  /** The client's random nonce. */
+  nonce: Uint8Array;
+  /** HMAC proof of the password (only when the server asked for auth). */
+  proof?: Uint8Array;
+  /** Whether the client wants encryption. */
+  encrypt: boolean;
+}
+
+/** The server's last handshake frame: success with its own proof, or an error. */
+export interface ServerWelcome {
+  /** HMAC proof that the server knows the password (only with auth). */
+  proof?: Uint8Array;
+  /** Set instead when the handshake failed: `[code, message]`. */
+  error?: [string, string];
+}

@@ -1,0 +1,204 @@
+/**
+ * The {@link Runtime} over `Deno.*`.
+ *
+ * @module
+ */
+import type { Addr, Conn, Listener, Runtime } from "./mod.ts";
+
+const READ_CHUNK = 256 * 1024;
+
+class DenoConn implements Conn {
+  readonly remoteAddr: Addr;
+  #conn: Deno.TcpConn;
+  #buffer = new Uint8Array(READ_CHUNK);
+  #closed = false;
+
+  constructor(conn: Deno.TcpConn) {
+    this.#conn = conn;
+    conn.setNoDelay(true);
+    const { hostname, port } = conn.remoteAddr;
+    this.remoteAddr = { hostname, port };
+  }
+
+  async read(): Promise<Uint8Array | null> {
+    if (this.#closed) return null;
+    try {
+      const n = await this.#conn.read(this.#buffer);
+      return n === null ? null : this.#buffer.subarray(0, n);
+    } catch (error) {
+      if (this.#closed || isDisconnect(error)) return null;
+      throw error;
+    }
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < data.length) {
+      at += await this.#conn.write(at === 0 ? data : data.subarray(at));
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // already closed by the peer
+    }
+  }
+}
+
+function isDisconnect(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.Interrupted;
+}
+
+class DenoListener implements Listener {
+  readonly addr: Addr;
+  #listener: Deno.TcpListener;
+  #closed = false;
+
+  constructor(listener: Deno.TcpListener) {
+    this.#listener = listener;
+    this.addr = { hostname: listener.addr.hostname, port: listener.addr.port };
+  }
+
+  async accept(): Promise<Conn | null> {
+    while (!this.#closed) {
+      try {
+        return new DenoConn(await this.#listener.accept());
+      } catch (error) {
+        if (this.#closed || error instanceof Deno.errors.BadResource) {
+          return null;
+        }
+        // A connection reset between SYN and accept: not the listener's problem.
+        if (
+          error instanceof Deno.errors.ConnectionReset ||
+          error instanceof Deno.errors.ConnectionAborted
+        ) continue;
+        throw error;
+      }
+    }
+    return null;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#listener.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+  const temp = `${path}.tmp-${crypto.randomUUID()}`;
+  try {
+    const file = await Deno.open(temp, {
+      write: true,
+      create: true,
+      truncate: true,
+      mode: 0o600,
+    });
+    try {
+      let at = 0;
+      while (at < data.length) at += await file.write(data.subarray(at));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(temp, path);
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    throw error;
+  }
+  await syncDirectory(path);
+}
+
+async function syncDirectory(path: string): Promise<void> {
+  const slash = path.lastIndexOf("/");
+  const dir = slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
+  try {
+    const handle = await Deno.open(dir, { read: true });
+    try {
+      await handle.sync();
+    } finally {
+      handle.close();
+    }
+  } catch {
+    // Not every platform can fsync a directory; the rename itself is still atomic.
+  }
+}
+
+/** The Deno implementation of the runtime interface. */
+export const denoRuntime: Runtime = {
+  name: "deno",
+  listen(addr) {
+    try {
+      return new DenoListener(
+        Deno.listen({
+          hostname: addr.hostname,
+          port: addr.port,
+          transport: "tcp",
+        }),
+      );
+    } catch (error) {
+      if (error instanceof Deno.errors.AddrInUse) {
+        throw new Error(
+          `${addr.hostname}:${addr.port} is already in use; stop the other server or pick another port (0 = any free port)`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  },
+  async connect(addr) {
+    return new DenoConn(
+      await Deno.connect({
+        hostname: addr.hostname,
+        port: addr.port,
+        transport: "tcp",
+      }),
+    );
+  },
+  readFile: (path) => Deno.readFile(path),
+  async exists(path) {
+    try {
+      await Deno.stat(path);
+      return true;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw error;
+    }
+  },
+  writeFileAtomic,
+  onShutdownSignal(handler) {
+    const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
+      const listener = () => handler(signal);
+      Deno.addSignalListener(signal, listener);
+      return [signal, listener] as const;
+    });
+    return () =>
+      listeners.forEach(([signal, listener]) =>
+        Deno.removeSignalListener(signal, listener)
+      );
+  },
+  env(name) {
+    try {
+      return Deno.env.get(name);
+    } catch {
+      return undefined;
+    }
+  },
+  memoryUsage: () => Deno.memoryUsage().rss,
+  unrefTimer(id) {
+    // Deno 2.9 returns Node-style Timeout objects; older versions return numbers.
+    if (typeof id === "number") Deno.unrefTimer(id);
+    else (id as { unref?: () => void }).unref?.();
+  },
+};

@@ -1,0 +1,79 @@
+/**
+ * The runtime interface: the only door to sockets, files, signals and the
+ * environment. `deno.ts` implements it over `Deno.*`; everything else in
+ * cyberdb is plain TypeScript over Web APIs and calls {@link runtime}.
+ *
+ * @module
+ */
+import { denoRuntime } from "./deno.ts";
+
+/** A network address. */
+export interface Addr {
+  /** Host name or IP address. */
+  hostname: string;
+  /** TCP port. */
+  port: number;
+}
+
+/** One TCP connection. */
+export interface Conn {
+  /** The peer's address. */
+  readonly remoteAddr: Addr;
+  /**
+   * Reads the next chunk of bytes.
+   *
+   * @returns a view that is valid only until the next `read()`, or `null` at end of stream
+   */
+  read(): Promise<Uint8Array | null>;
+  /** Writes all of `data`; rejects if the connection is gone. */
+  write(data: Uint8Array): Promise<void>;
+  /** Closes the connection; safe to call more than once. */
+  close(): void;
+}
+
+/** A listening TCP socket. */
+export interface Listener {
+  /** The address actually bound (the real port when 0 was asked for). */
+  readonly addr: Addr;
+  /** The next connection, or `null` once the listener is closed. */
+  accept(): Promise<Conn | null>;
+  /** Stops listening; safe to call more than once. */
+  close(): void;
+}
+
+/** A timer handle as `setTimeout` returns it. */
+export type TimerId = ReturnType<typeof setTimeout>;
+
+/** Everything cyberdb needs from the runtime it runs on. */
+export interface Runtime {
+  /** Which runtime this is. */
+  readonly name: "deno" | "node";
+  /**
+   * Binds a listening socket.
+   *
+   * @throws {Error} with a message saying the address is in use, when it is
+   */
+  listen(addr: Addr): Listener;
+  /** Opens a TCP connection with Nagle's algorithm off. */
+  connect(addr: Addr): Promise<Conn>;
+  /** Reads a whole file. */
+  readFile(path: string): Promise<Uint8Array>;
+  /** Whether a file exists. */
+  exists(path: string): Promise<boolean>;
+  /**
+   * Replaces a file atomically and durably: writes a temporary file beside
+   * it, fsyncs it, renames it over `path`, and fsyncs the directory.
+   */
+  writeFileAtomic(path: string, data: Uint8Array): Promise<void>;
+  /** Calls `handler` on SIGINT or SIGTERM; returns a function that stops listening. */
+  onShutdownSignal(handler: (signal: string) => void): () => void;
+  /** An environment variable, or `undefined` (also when reading the environment is not allowed). */
+  env(name: string): string | undefined;
+  /** Resident set size of this process, in bytes. */
+  memoryUsage(): number;
+  /** Lets the process exit even while this timer is pending. */
+  unrefTimer(id: TimerId): void;
+}
+
+/** The runtime this process runs on, picked once at start. */
+export const runtime: Runtime = denoRuntime;

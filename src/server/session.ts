@@ -1,0 +1,164 @@
+/**
+ * One client connection on the server: the handshake, then a loop that
+ * decodes each request, applies it to the store and queues the reply. All
+ * replies to the requests of one read are written together.
+ *
+ * @module
+ */
+import {
+  checkClientHello,
+  NONCE_SIZE,
+  randomBytes,
+  type ServerAuth,
+  serverHello,
+} from "../crypto/handshake.ts";
+import {
+  BadRequestError,
+  CyberDBError,
+  type ErrorCode,
+  FrameTooLargeError,
+  TimeoutError,
+} from "../errors.ts";
+import type { Channel } from "../protocol/channel.ts";
+import { decode, encode } from "../protocol/codec.ts";
+import { REPLY_ERROR, REPLY_OK } from "../protocol/messages.ts";
+import type { Store } from "./store.ts";
+
+/** Largest handshake frame accepted before authentication. */
+export const HANDSHAKE_FRAME_LIMIT = 4096;
+
+/** Queued reply bytes above which the session stops reading until the peer has taken them. */
+const HIGH_WATER = 8 * 1024 * 1024;
+
+/** What every session of one server shares. */
+export interface SessionContext {
+  /** The tables. */
+  store: Store;
+  /** Password key and encryption setting. */
+  auth: ServerAuth;
+  /** Largest request frame accepted after the handshake. */
+  maxFrameSize: number;
+  /** Milliseconds a new connection has to complete the handshake. */
+  handshakeTimeout: number;
+  /** Counters for `info`. */
+  stats: { requests: number };
+  /** Writes a log line, when logging is on. */
+  log(message: string): void;
+}
+
+/**
+ * Serves one connection until it closes. Never throws: every failure ends
+ * in a log line and a closed connection.
+ */
+export async function serveSession(
+  channel: Channel,
+  context: SessionContext,
+): Promise<void> {
+  const peer =
+    `${channel.conn.remoteAddr.hostname}:${channel.conn.remoteAddr.port}`;
+  try {
+    if (!await handshake(channel, context, peer)) return;
+    channel.maxFrameSize = context.maxFrameSize;
+    await channel.readFrames(
+      (frame) => handleRequest(channel, context, frame),
+      () => channel.queuedBytes > HIGH_WATER ? channel.drain() : undefined,
+    );
+  } catch (error) {
+    if (error instanceof FrameTooLargeError) {
+      context.log(`${peer}: ${error.message}; closing the connection`);
+      channel.send(errorReply(0, error.code, error.message));
+      await channel.drain();
+    } else if (!channel.closed) {
+      context.log(
+        `${peer}: ${(error as Error).message}; closing the connection`,
+      );
+    }
+  } finally {
+    channel.close();
+  }
+}
+
+async function handshake(
+  channel: Channel,
+  context: SessionContext,
+  peer: string,
+): Promise<boolean> {
+  channel.maxFrameSize = HANDSHAKE_FRAME_LIMIT;
+  const nonce = randomBytes(NONCE_SIZE);
+  channel.send(encode(serverHello(context.auth, nonce)));
+  const timer = setTimeout(() => {
+    context.log(
+      `${peer}: no handshake within ${context.handshakeTimeout} ms; closing the connection`,
+    );
+    channel.close(new TimeoutError("handshake timed out"));
+  }, context.handshakeTimeout);
+  try {
+    const frame = await channel.readFrame();
+    if (frame === null) return false;
+    let hello: unknown;
+    try {
+      hello = decode(frame);
+    } catch {
+      hello = undefined;
+    }
+    const welcome = await checkClientHello(context.auth, nonce, hello);
+    channel.send(encode(welcome));
+    if (welcome.error) {
+      context.log(`${peer}: refused: ${welcome.error[1]}`);
+      await channel.drain();
+      return false;
+    }
+    return !channel.closed;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function handleRequest(
+  channel: Channel,
+  context: SessionContext,
+  frame: Uint8Array,
+): void {
+  context.stats.requests++;
+  let id = 0;
+  try {
+    const request = decode(frame);
+    if (
+      !Array.isArray(request) || request.length < 3 ||
+      !Number.isSafeInteger(request[0])
+    ) {
+      throw new BadRequestError("a request must be [id, op, table, ...args]");
+    }
+    id = request[0];
+    const result = context.store.apply(
+      request[1],
+      request[2],
+      request.slice(3),
+    );
+    const reply = encode(
+      result === undefined ? [id, REPLY_OK] : [id, REPLY_OK, result],
+    );
+    if (reply.length > context.maxFrameSize) {
+      throw new FrameTooLargeError(
+        `the reply to ${
+          request[1]
+        } is ${reply.length} bytes, over the frame limit of ${context.maxFrameSize}; ` +
+          `read it in parts (slice) or raise maxFrameSize`,
+      );
+    }
+    channel.send(reply);
+  } catch (error) {
+    if (!(error instanceof CyberDBError)) {
+      context.log(`internal error on request ${id}: ${(error as Error).stack}`);
+    }
+    const { code, message } = error instanceof CyberDBError ? error : {
+      code: "BAD_REQUEST" as const,
+      message: `the server failed on this request: ${(error as Error).message}`,
+    };
+    channel.send(errorReply(id, code, message));
+  }
+}
+
+function errorReply(id: number, code: ErrorCode, message: string): Uint8Array {
+  return encode([id, REPLY_ERROR, code, message]);
+}
