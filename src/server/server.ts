@@ -302,15 +302,14 @@ export class Server {
    * {@link Server.setBackup} set one), and closes.
    */
   async run(options: StartOptions = {}): Promise<void> {
-    const address = await this.start(options);
-    console.error(`cyberdb listening on ${address.hostname}:${address.port}`);
+    await this.start(options);
     const signal = await new Promise<string>((resolve) => {
       const stop = runtime.onShutdownSignal((name) => {
         stop();
         resolve(name);
       });
     });
-    console.error(`cyberdb: ${signal} received, shutting down`);
+    this.#writeLog(`${signal} received, shutting down`);
     try {
       if (this.#backup) await this.save(this.#backup.path);
     } finally {
