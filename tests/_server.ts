@@ -1,0 +1,73 @@
+/**
+ * Test fixture: a real cyberdb server on a free loopback port, and a client
+ * connected to it. Every test starts its own and stops what it started.
+ *
+ * @module
+ */
+import {
+  type Client,
+  connect,
+  type ConnectOptions,
+  Server,
+  type StartOptions,
+} from "../mod.ts";
+
+/** A running server and how to reach it. */
+export interface Fixture {
+  server: Server;
+  port: number;
+  /** Options for `connect()` that reach this server. */
+  options: ConnectOptions;
+  /** A client connected with `options`. */
+  client: Client;
+  /** Closes the client and the server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server on 127.0.0.1 port 0 and connects a client to it.
+ *
+ * @param start options for `server.start()` (password, encrypt, …)
+ * @param extra options for `connect()` beyond where and the password
+ */
+export async function startServer(
+  start: StartOptions = {},
+  extra: ConnectOptions = {},
+): Promise<Fixture> {
+  const server = new Server();
+  const { port } = await server.start({
+    hostname: "127.0.0.1",
+    port: 0,
+    ...start,
+  });
+  const options: ConnectOptions = {
+    hostname: "127.0.0.1",
+    port,
+    password: start.password,
+    encrypt: start.encrypt,
+    ...extra,
+  };
+  let client: Client;
+  try {
+    client = await connect(options);
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  return {
+    server,
+    port,
+    options,
+    client,
+    async close() {
+      await client.close();
+      await server.close();
+    },
+  };
+}
+
+/** The transport variants every data-model suite runs under. */
+export const TRANSPORTS: { name: string; start: StartOptions }[] = [
+  { name: "plain", start: {} },
+  { name: "password", start: { password: "correct horse battery staple" } },
+];
