@@ -54,6 +54,7 @@ export class Client implements ConnectionPool, AsyncDisposable {
       connection = this.#idle.pop()
     ) {
       if (!connection.closed) return connection;
+      this.#all.delete(connection);
     }
     const connection = await Connection.open(this.#options);
     if (this.#closed) {
