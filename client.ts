@@ -18,12 +18,7 @@
 export { Client, connect } from "./src/client/client.ts";
 export type { ConnectOptions } from "./src/client/connection.ts";
 export { Proxy } from "./src/client/proxy.ts";
-export {
-  CyberDict,
-  type DictInit,
-  type Key,
-  type Requester,
-} from "./src/client/cyber_dict.ts";
+export { CyberDict, type DictInit, type Key, type Requester } from "./src/client/cyber_dict.ts";
 export { CyberList, type SortOptions } from "./src/client/cyber_list.ts";
 export type { TableInfo, TableKind } from "./src/protocol/messages.ts";
 export * from "./src/errors.ts";

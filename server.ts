@@ -61,9 +61,7 @@ function integer(
   const value = Number(text);
   if (!/^\d+$/.test(text) || value < min || value > max) {
     throw new UsageError(
-      `--${name} must be an integer from ${min} to ${max}, got ${
-        JSON.stringify(text)
-      }`,
+      `--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`,
     );
   }
   return value;
@@ -103,18 +101,15 @@ export async function main(args: string[]): Promise<number> {
       port: integer("port", values.port, 0, 65535),
       password: values.password ?? runtime.env("CYBERDB_PASSWORD"),
       db: values.db,
-      backupInterval:
-        integer("backup-interval", values["backup-interval"], 0, 31_536_000) ??
-          0,
+      backupInterval: integer("backup-interval", values["backup-interval"], 0, 31_536_000) ??
+        0,
       maxConnections: integer(
         "max-connections",
         values["max-connections"],
         1,
         10_000_000,
       ),
-      whitelist: values.whitelist?.split(",").map((s) => s.trim()).filter((s) =>
-        s !== ""
-      ),
+      whitelist: values.whitelist?.split(",").map((s) => s.trim()).filter((s) => s !== ""),
       quiet: values.quiet ?? false,
     };
     if (options.backupInterval > 0 && options.db === undefined) {

@@ -62,9 +62,7 @@ export async function startProcess(
   if (!found) {
     process.kill("SIGKILL");
     throw new Error(
-      `${command} ${args.join(" ")} did not become ready:\n${
-        seen.join("").slice(-2000)
-      }`,
+      `${command} ${args.join(" ")} did not become ready:\n${seen.join("").slice(-2000)}`,
     );
   }
   return {

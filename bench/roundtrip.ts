@@ -116,9 +116,7 @@ for (
 ) {
   const r = theirs?.[key];
   console.log(
-    `${name.padEnd(24)} ${fmt(ours[key])} ${r ? fmt(r) : "       n/a"}   ${
-      r ? (ours[key] / r).toFixed(2) + "x" : "-"
-    }`,
+    `${name.padEnd(24)} ${fmt(ours[key])} ${r ? fmt(r) : "       n/a"}   ${r ? (ours[key] / r).toFixed(2) + "x" : "-"}`,
   );
 }
 if (!theirs) {

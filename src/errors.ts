@@ -239,10 +239,6 @@ const classes: Record<ErrorCode, new (message: string) => CyberDBError> = {
  * ```
  */
 export function errorFromCode(code: string, message: string): CyberDBError {
-  const ErrorClass = Object.hasOwn(classes, code)
-    ? classes[code as ErrorCode]
-    : undefined;
-  return ErrorClass
-    ? new ErrorClass(message)
-    : new CyberDBError("BAD_REQUEST", `${code}: ${message}`);
+  const ErrorClass = Object.hasOwn(classes, code) ? classes[code as ErrorCode] : undefined;
+  return ErrorClass ? new ErrorClass(message) : new CyberDBError("BAD_REQUEST", `${code}: ${message}`);
 }

@@ -70,4 +70,5 @@ export async function startServer(
 export const TRANSPORTS: { name: string; start: StartOptions }[] = [
   { name: "plain", start: {} },
   { name: "password", start: { password: "correct horse battery staple" } },
+  { name: "encrypted", start: { password: "correct horse battery staple", encrypt: true } },
 ];

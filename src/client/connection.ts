@@ -15,9 +15,10 @@ import {
   TimeoutError,
 } from "../errors.ts";
 import { Channel } from "../protocol/channel.ts";
-import { decode, encode } from "../protocol/codec.ts";
+import { decode, encode, WRAPPED_DEPTH } from "../protocol/codec.ts";
 import { DEFAULT_MAX_FRAME_SIZE } from "../protocol/frame.ts";
-import { type OpName, REPLY_OK } from "../protocol/messages.ts";
+import { type OpName, REPLY_OK, type ServerHello } from "../protocol/messages.ts";
+import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../crypto/record.ts";
 import { runtime, type TimerId } from "../runtime/mod.ts";
 
 /** Options of `connect()`. */
@@ -65,14 +66,10 @@ export class Connection {
     this.#maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
     channel.onClose = (reason) => this.#failAll(reason);
     channel.readFrames((frame) => this.#onReply(frame))
-      .then(() =>
-        channel.close(this.#closedError("the server closed the connection"))
-      )
+      .then(() => channel.close(this.#closedError("the server closed the connection")))
       .catch((error) =>
         channel.close(
-          error instanceof CyberDBError
-            ? error
-            : this.#closedError(error.message),
+          error instanceof CyberDBError ? error : this.#closedError(error.message),
         )
       );
   }
@@ -102,9 +99,7 @@ export class Connection {
       const conn = await Promise.race([
         runtime.connect({ hostname, port }).catch((error) => {
           throw new ConnectionClosedError(
-            `cannot connect to ${hostname}:${port}: ${
-              (error as Error).message
-            }; is the server running?`,
+            `cannot connect to ${hostname}:${port}: ${(error as Error).message}; is the server running?`,
             { cause: error },
           );
         }),
@@ -188,7 +183,7 @@ export class Connection {
   }
 
   #onReply(frame: Uint8Array): void {
-    const reply = decode(frame);
+    const reply = decode(frame, WRAPPED_DEPTH);
     const pending = this.#pending[this.#head];
     if (
       !Array.isArray(reply) || pending === undefined || reply[0] !== pending.id
@@ -232,9 +227,7 @@ export class Connection {
 
   #failAll(reason: Error): void {
     clearTimeout(this.#timer);
-    const error = reason instanceof CyberDBError
-      ? reason
-      : this.#closedError(reason.message);
+    const error = reason instanceof CyberDBError ? reason : this.#closedError(reason.message);
     const pending = this.#pending.slice(this.#head);
     this.#pending = [];
     this.#head = 0;
@@ -259,11 +252,15 @@ async function handshake(
     serverHello,
   );
   channel.send(encode(answer.hello));
-  await checkServerWelcome(
-    answer,
-    (serverHello as { nonce: Uint8Array }).nonce,
-    await readHandshakeFrame(channel, where),
-  );
+  const serverNonce = (serverHello as ServerHello).nonce;
+  await checkServerWelcome(answer, serverNonce, await readHandshakeFrame(channel, where));
+  if (options.encrypt && answer.key) {
+    const secrets = await deriveSessionSecrets(answer.key.hkdf, serverNonce, answer.hello.nonce);
+    channel.encrypt(
+      await RecordSealer.create(secrets.clientToServer),
+      await RecordOpener.create(secrets.serverToClient),
+    );
+  }
 }
 
 async function readHandshakeFrame(

@@ -164,9 +164,7 @@ export class CyberDict<V = unknown> implements AsyncIterable<[Key, V]> {
    * @throws {WrongTypeError} when the stored value is not a number (or, for a bigint `by`, not a bigint)
    */
   increment<N extends number | bigint = number>(key: Key, by?: N): Promise<N> {
-    return by === undefined
-      ? this.#call("d.increment", key)
-      : this.#call("d.increment", key, by);
+    return by === undefined ? this.#call("d.increment", key) : this.#call("d.increment", key, by);
   }
 
   /** The whole dict as a plain object (number keys become strings). */

@@ -84,9 +84,7 @@ export class CyberList<T = unknown> implements AsyncIterable<T> {
    * @throws {IndexOutOfRangeError} for an explicit `index` out of range
    */
   pop(index?: number): Promise<T | undefined> {
-    return index === undefined
-      ? this.#call("l.pop")
-      : this.#call("l.pop", index);
+    return index === undefined ? this.#call("l.pop") : this.#call("l.pop", index);
   }
 
   /** Removes and resolves to the first item, or `undefined` when empty. */
@@ -120,9 +118,7 @@ export class CyberList<T = unknown> implements AsyncIterable<T> {
 
   /** Index of the first item structurally equal to `value` from `fromIndex`, or -1. */
   indexOf(value: T, fromIndex?: number): Promise<number> {
-    return fromIndex === undefined
-      ? this.#call("l.indexOf", value)
-      : this.#call("l.indexOf", value, fromIndex);
+    return fromIndex === undefined ? this.#call("l.indexOf", value) : this.#call("l.indexOf", value, fromIndex);
   }
 
   /** Whether an item structurally equal to `value` is in the list. */
@@ -153,9 +149,7 @@ export class CyberList<T = unknown> implements AsyncIterable<T> {
    * @throws {WrongTypeError} for items that cannot be compared (the list is left unchanged)
    */
   sort(options?: SortOptions): Promise<void> {
-    return options === undefined
-      ? this.#call("l.sort")
-      : this.#call("l.sort", { ...options });
+    return options === undefined ? this.#call("l.sort") : this.#call("l.sort", { ...options });
   }
 
   /** Removes every item. */

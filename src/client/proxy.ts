@@ -8,12 +8,7 @@
 import { ConnectionClosedError, ProxyClosedError } from "../errors.ts";
 import type { OpName, StoreOp, TableInfo } from "../protocol/messages.ts";
 import type { Connection } from "./connection.ts";
-import {
-  CyberDict,
-  type DictInit,
-  type Requester,
-  toEntries,
-} from "./cyber_dict.ts";
+import { CyberDict, type DictInit, type Requester, toEntries } from "./cyber_dict.ts";
 import { CyberList } from "./cyber_list.ts";
 
 /** Where a proxy leases its connection from: the `Client`. */

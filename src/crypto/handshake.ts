@@ -14,12 +14,7 @@ import {
   EncryptionUnavailableError,
   errorFromCode,
 } from "../errors.ts";
-import {
-  type ClientHello,
-  PROTOCOL_VERSION,
-  type ServerHello,
-  type ServerWelcome,
-} from "../protocol/messages.ts";
+import { type ClientHello, PROTOCOL_VERSION, type ServerHello, type ServerWelcome } from "../protocol/messages.ts";
 
 /** PBKDF2 iterations for the password key (OWASP's figure for PBKDF2-HMAC-SHA256). */
 export const PASSWORD_ITERATIONS = 600_000;

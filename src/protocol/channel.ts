@@ -6,15 +6,24 @@
  *
  * @module
  */
+import { RECORD_OVERHEAD, type RecordOpener, type RecordSealer } from "../crypto/record.ts";
 import { ConnectionClosedError } from "../errors.ts";
 import type { Conn } from "../runtime/mod.ts";
-import { DEFAULT_MAX_FRAME_SIZE, FrameBatch, FrameDecoder } from "./frame.ts";
+import { DEFAULT_MAX_FRAME_SIZE, encodeFrame, FRAME_HEADER_SIZE, FrameBatch, FrameDecoder } from "./frame.ts";
+
+/** Most frame bytes sealed into one encrypted record (a single larger frame gets a record of its own). */
+const RECORD_TARGET = 1024 * 1024;
 
 /** A framed channel over a connection. */
 export class Channel {
   /** The connection underneath. */
   readonly conn: Conn;
+  // Plain frames. Once encrypted, the bytes on the wire are records, cut by
+  // #records, and #decoder cuts the decrypted records into frames.
   #decoder: FrameDecoder;
+  #records: FrameDecoder | undefined;
+  #sealer: RecordSealer | undefined;
+  #opener: RecordOpener | undefined;
   #batch = new FrameBatch();
   #writing: Promise<void> | undefined;
   #scheduled = false;
@@ -49,6 +58,28 @@ export class Channel {
   /** Changes the largest frame accepted from the peer (small during the handshake). */
   set maxFrameSize(size: number) {
     this.#decoder.maxFrameSize = size;
+    if (this.#records) this.#records.maxFrameSize = recordLimit(size);
+  }
+
+  /** Whether records are encrypted. */
+  get encrypted(): boolean {
+    return this.#sealer !== undefined;
+  }
+
+  /**
+   * Encrypts everything from now on: each write becomes one sealed record,
+   * and every record read must open under `opener`. Call it between frames,
+   * with nothing queued (drain first).
+   */
+  encrypt(sealer: RecordSealer, opener: RecordOpener): void {
+    if (this.#batch.count > 0) {
+      throw new Error("drain the channel before encrypting it");
+    }
+    this.#records = this.#decoder;
+    this.#records.maxFrameSize = recordLimit(this.#decoder.maxFrameSize);
+    this.#decoder = new FrameDecoder(this.#decoder.maxFrameSize);
+    this.#sealer = sealer;
+    this.#opener = opener;
   }
 
   /**
@@ -61,9 +92,7 @@ export class Channel {
     for (;;) {
       const frame = this.#decoder.next();
       if (frame) return frame.slice();
-      const chunk = await this.conn.read();
-      if (chunk === null) return null;
-      this.#decoder.push(chunk);
+      if (!await this.#fill()) return null;
     }
   }
 
@@ -85,11 +114,34 @@ export class Channel {
         frame = this.#decoder.next()
       ) onFrame(frame);
       if (afterChunk) await afterChunk();
-      if (this.#closed) return;
-      const chunk = await this.conn.read();
-      if (chunk === null) return;
-      this.#decoder.push(chunk);
+      if (this.#closed || !await this.#fill()) return;
     }
+  }
+
+  /**
+   * Moves the next bytes from the connection into the frame decoder: a
+   * chunk as read, or, once encrypted, the next whole record opened.
+   *
+   * @returns `false` at end of stream
+   * @throws {ConnectionClosedError} for a record that fails to authenticate
+   */
+  async #fill(): Promise<boolean> {
+    const records = this.#records;
+    if (records === undefined || this.#opener === undefined) {
+      const chunk = await this.conn.read();
+      if (chunk === null) return false;
+      this.#decoder.push(chunk);
+      return true;
+    }
+    let record = records.next();
+    while (record === undefined) {
+      const chunk = await this.conn.read();
+      if (chunk === null) return false;
+      records.push(chunk);
+      record = records.next();
+    }
+    this.#decoder.push(await this.#opener.open(record.slice()));
+    return true;
   }
 
   /** Queues one frame; it is written with the others queued in the same turn. */
@@ -143,7 +195,11 @@ export class Channel {
   async #writeAll(): Promise<void> {
     try {
       while (this.#batch.count > 0 && !this.#closed) {
-        await this.conn.write(this.#batch.take());
+        if (this.#sealer === undefined) {
+          await this.conn.write(this.#batch.take());
+        } else {
+          await this.conn.write(encodeFrame(await this.#sealer.seal(this.#batch.take(RECORD_TARGET))));
+        }
       }
     } catch (error) {
       this.close(
@@ -153,4 +209,9 @@ export class Channel {
       );
     }
   }
+}
+
+function recordLimit(maxFrameSize: number): number {
+  return Math.max(maxFrameSize + FRAME_HEADER_SIZE, RECORD_TARGET) +
+    RECORD_OVERHEAD;
 }

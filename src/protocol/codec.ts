@@ -7,6 +7,13 @@
  */
 import { Packr } from "msgpackr";
 import { BadRequestError } from "../errors.ts";
+import { checkMessagePack, MAX_DEPTH } from "./limits.ts";
+
+/**
+ * Nesting accepted where values come back wrapped (replies, snapshots): a
+ * value accepted at {@link MAX_DEPTH} in a request sits a few levels deeper there.
+ */
+export const WRAPPED_DEPTH = MAX_DEPTH + 16;
 
 const packr = new Packr({
   useRecords: false,
@@ -40,10 +47,12 @@ export function encode(value: unknown): Uint8Array {
  * views of `bytes`.
  *
  * @param bytes a plain `Uint8Array` (not a Node `Buffer`)
+ * @param maxDepth deepest nesting accepted
  * @returns the decoded value
- * @throws {BadRequestError} for bytes that are not one well-formed MessagePack value
+ * @throws {BadRequestError} for bytes that are not one well-formed MessagePack value, or nest too deep
  */
-export function decode(bytes: Uint8Array): unknown {
+export function decode(bytes: Uint8Array, maxDepth: number = MAX_DEPTH): unknown {
+  checkMessagePack(bytes, maxDepth);
   try {
     return packr.unpack(bytes);
   } catch (error) {

@@ -67,8 +67,7 @@ export class FrameDecoder {
     const available = this.#end - this.#start;
     if (available < FRAME_HEADER_SIZE) return this.#reset(available);
     const b = this.#buffer, s = this.#start;
-    const length =
-      ((b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3]) >>> 0;
+    const length = ((b[s] << 24) | (b[s + 1] << 16) | (b[s + 2] << 8) | b[s + 3]) >>> 0;
     if (length > this.maxFrameSize) {
       throw new FrameTooLargeError(
         `a frame of ${length} bytes exceeds the limit of ${this.maxFrameSize} bytes; ` +
@@ -114,17 +113,31 @@ export class FrameBatch {
     this.#size += FRAME_HEADER_SIZE + body.length;
   }
 
-  /** @returns every queued frame joined into one buffer; the batch is empty afterwards */
-  take(): Uint8Array {
-    const out = new Uint8Array(this.#size);
-    let at = 0;
+  /**
+   * Joins queued frames, with their headers, into one buffer and removes them
+   * from the batch.
+   *
+   * @param maxBytes stop before a frame that would take the result over this size (at least one frame is taken)
+   * @returns the joined frames
+   */
+  take(maxBytes: number = Infinity): Uint8Array<ArrayBuffer> {
+    let count = 0, size = 0;
     for (const body of this.#bodies) {
+      const next = size + FRAME_HEADER_SIZE + body.length;
+      if (count > 0 && next > maxBytes) break;
+      size = next;
+      count++;
+    }
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const body = this.#bodies[i];
       writeHeader(out, at, body.length);
       out.set(body, at + FRAME_HEADER_SIZE);
       at += FRAME_HEADER_SIZE + body.length;
     }
-    this.#bodies = [];
-    this.#size = 0;
+    this.#bodies = count === this.#bodies.length ? [] : this.#bodies.slice(count);
+    this.#size -= size;
     return out;
   }
 }
@@ -135,7 +148,7 @@ export class FrameBatch {
  * @param body the frame body
  * @returns header and body in one buffer
  */
-export function encodeFrame(body: Uint8Array): Uint8Array {
+export function encodeFrame(body: Uint8Array): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(FRAME_HEADER_SIZE + body.length);
   writeHeader(out, 0, body.length);
   out.set(body, FRAME_HEADER_SIZE);

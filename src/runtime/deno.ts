@@ -183,10 +183,7 @@ export const denoRuntime: Runtime = {
       Deno.addSignalListener(signal, listener);
       return [signal, listener] as const;
     });
-    return () =>
-      listeners.forEach(([signal, listener]) =>
-        Deno.removeSignalListener(signal, listener)
-      );
+    return () => listeners.forEach(([signal, listener]) => Deno.removeSignalListener(signal, listener));
   },
   env(name) {
     try {

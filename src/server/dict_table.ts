@@ -66,9 +66,7 @@ export class DictTable {
     if (!this.map.has(key)) {
       if (hasFallback) return fallback;
       throw new KeyNotFoundError(
-        `pop: no key ${
-          JSON.stringify(key)
-        }; pass a default to get it instead of an error`,
+        `pop: no key ${JSON.stringify(key)}; pass a default to get it instead of an error`,
       );
     }
     const value = this.map.get(key);
@@ -99,14 +97,10 @@ export class DictTable {
    * @throws {WrongTypeError} when the stored value is not of the same numeric type as `by`
    */
   increment(key: Key, by: number | bigint): number | bigint {
-    const current = this.map.has(key)
-      ? this.map.get(key)
-      : (typeof by === "bigint" ? 0n : 0);
+    const current = this.map.has(key) ? this.map.get(key) : (typeof by === "bigint" ? 0n : 0);
     if (typeof current !== typeof by) {
       throw new WrongTypeError(
-        `increment: key ${JSON.stringify(key)} holds ${
-          current === null ? "null" : typeof current
-        }, ` +
+        `increment: key ${JSON.stringify(key)} holds ${current === null ? "null" : typeof current}, ` +
           `not a ${typeof by}; increment only adds to numbers (or bigints by a bigint)`,
       );
     }

@@ -52,9 +52,7 @@ export class ListTable {
   /** Inserts before `index`, clamped to the list as Python's `list.insert` does. */
   insert(index: number, value: unknown): void {
     const length = this.items.length;
-    const at = index < 0
-      ? Math.max(0, length + index)
-      : Math.min(index, length);
+    const at = index < 0 ? Math.max(0, length + index) : Math.min(index, length);
     this.items.splice(at, 0, value);
   }
 

@@ -4,26 +4,12 @@
  *
  * @module
  */
-import {
-  PASSWORD_ITERATIONS,
-  passwordKey,
-  randomBytes,
-  type ServerAuth,
-} from "../crypto/handshake.ts";
-import {
-  ForbiddenError,
-  SnapshotCorruptError,
-  TooManyConnectionsError,
-} from "../errors.ts";
+import { PASSWORD_ITERATIONS, passwordKey, randomBytes, type ServerAuth } from "../crypto/handshake.ts";
+import { ForbiddenError, SnapshotCorruptError, TooManyConnectionsError } from "../errors.ts";
 import { Channel } from "../protocol/channel.ts";
 import { encode } from "../protocol/codec.ts";
 import { DEFAULT_MAX_FRAME_SIZE } from "../protocol/frame.ts";
-import {
-  type Conn,
-  type Listener,
-  runtime,
-  type TimerId,
-} from "../runtime/mod.ts";
+import { type Conn, type Listener, runtime, type TimerId } from "../runtime/mod.ts";
 import { serveSession } from "./session.ts";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.ts";
 import { Store } from "./store.ts";
@@ -132,16 +118,12 @@ export class Server {
           `read and change every table. Set a password (--password or CYBERDB_PASSWORD), or listen on 127.0.0.1`,
       );
     }
-    if (options.encrypt) {
-      throw new Error(
-        "encryption is not available yet in this build; start without encrypt",
-      );
+    if (options.encrypt && options.password === undefined) {
+      throw new TypeError("encryption keys are derived from the password: set a password to use encrypt");
     }
     const salt = randomBytes(16);
     const auth: ServerAuth = {
-      key: options.password === undefined
-        ? undefined
-        : await passwordKey(options.password, salt, PASSWORD_ITERATIONS),
+      key: options.password === undefined ? undefined : await passwordKey(options.password, salt, PASSWORD_ITERATIONS),
       salt,
       iterations: PASSWORD_ITERATIONS,
       encrypt: options.encrypt ?? false,
@@ -224,9 +206,7 @@ export class Server {
    * @throws {TypeError} for an entry that is not an address or range
    */
   setIpWhitelist(entries: readonly string[]): void {
-    this.#whitelist = entries.length === 0
-      ? undefined
-      : new IpWhitelist(entries);
+    this.#whitelist = entries.length === 0 ? undefined : new IpWhitelist(entries);
   }
 
   /**
@@ -262,9 +242,7 @@ export class Server {
     const bytes = encodeSnapshot(this.#store);
     const saved = this.#saving.then(() => runtime.writeFileAtomic(path, bytes));
     this.#saving = saved.catch(() => {});
-    return saved.then(() =>
-      this.#writeLog(`saved ${bytes.length} bytes to ${path}`)
-    );
+    return saved.then(() => this.#writeLog(`saved ${bytes.length} bytes to ${path}`));
   }
 
   /**

@@ -5,23 +5,12 @@
  *
  * @module
  */
-import {
-  checkClientHello,
-  NONCE_SIZE,
-  randomBytes,
-  type ServerAuth,
-  serverHello,
-} from "../crypto/handshake.ts";
-import {
-  BadRequestError,
-  CyberDBError,
-  type ErrorCode,
-  FrameTooLargeError,
-  TimeoutError,
-} from "../errors.ts";
+import { checkClientHello, NONCE_SIZE, randomBytes, type ServerAuth, serverHello } from "../crypto/handshake.ts";
+import { BadRequestError, CyberDBError, type ErrorCode, FrameTooLargeError, TimeoutError } from "../errors.ts";
 import type { Channel } from "../protocol/channel.ts";
 import { decode, encode } from "../protocol/codec.ts";
-import { REPLY_ERROR, REPLY_OK } from "../protocol/messages.ts";
+import { type ClientHello, REPLY_ERROR, REPLY_OK } from "../protocol/messages.ts";
+import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../crypto/record.ts";
 import type { Store } from "./store.ts";
 
 /** Largest handshake frame accepted before authentication. */
@@ -29,6 +18,13 @@ export const HANDSHAKE_FRAME_LIMIT = 4096;
 
 /** Queued reply bytes above which the session stops reading until the peer has taken them. */
 const HIGH_WATER = 8 * 1024 * 1024;
+
+/**
+ * Queued reply bytes above which the connection is closed: reading stops at
+ * {@link HIGH_WATER}, but the requests of one read can still ask for large
+ * replies (`toArray` of a big list, many times over).
+ */
+export const MAX_QUEUED_REPLIES = 256 * 1024 * 1024;
 
 /** What every session of one server shares. */
 export interface SessionContext {
@@ -54,8 +50,7 @@ export async function serveSession(
   channel: Channel,
   context: SessionContext,
 ): Promise<void> {
-  const peer =
-    `${channel.conn.remoteAddr.hostname}:${channel.conn.remoteAddr.port}`;
+  const peer = `${channel.conn.remoteAddr.hostname}:${channel.conn.remoteAddr.port}`;
   try {
     if (!await handshake(channel, context, peer)) return;
     channel.maxFrameSize = context.maxFrameSize;
@@ -103,10 +98,21 @@ async function handshake(
     }
     const welcome = await checkClientHello(context.auth, nonce, hello);
     channel.send(encode(welcome));
+    await channel.drain();
     if (welcome.error) {
       context.log(`${peer}: refused: ${welcome.error[1]}`);
-      await channel.drain();
       return false;
+    }
+    if (context.auth.encrypt && context.auth.key) {
+      const secrets = await deriveSessionSecrets(
+        context.auth.key.hkdf,
+        nonce,
+        (hello as ClientHello).nonce,
+      );
+      channel.encrypt(
+        await RecordSealer.create(secrets.serverToClient),
+        await RecordOpener.create(secrets.clientToServer),
+      );
     }
     return !channel.closed;
   } finally {
@@ -140,13 +146,15 @@ function handleRequest(
     );
     if (reply.length > context.maxFrameSize) {
       throw new FrameTooLargeError(
-        `the reply to ${
-          request[1]
-        } is ${reply.length} bytes, over the frame limit of ${context.maxFrameSize}; ` +
+        `the reply to ${request[1]} is ${reply.length} bytes, over the frame limit of ${context.maxFrameSize}; ` +
           `read it in parts (slice) or raise maxFrameSize`,
       );
     }
     channel.send(reply);
+    if (channel.queuedBytes > MAX_QUEUED_REPLIES) {
+      context.log(`client is not reading its replies (${channel.queuedBytes} bytes queued); closing the connection`);
+      channel.close();
+    }
   } catch (error) {
     if (!(error instanceof CyberDBError)) {
       context.log(`internal error on request ${id}: ${(error as Error).stack}`);

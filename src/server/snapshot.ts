@@ -14,7 +14,7 @@
  * @module
  */
 import { SnapshotCorruptError } from "../errors.ts";
-import { decode, encode } from "../protocol/codec.ts";
+import { decode, encode, WRAPPED_DEPTH } from "../protocol/codec.ts";
 import { crc32 } from "./checksum.ts";
 import { DictTable } from "./dict_table.ts";
 import { ListTable } from "./list_table.ts";
@@ -74,9 +74,7 @@ export function decodeSnapshot(bytes: Uint8Array, path: string): Store {
     !MAGIC.every((b, i) => bytes[i] === b)
   ) {
     throw corrupt(
-      bytes.length < MAGIC.length
-        ? "is truncated"
-        : "is not a cyberdb snapshot",
+      bytes.length < MAGIC.length ? "is truncated" : "is not a cyberdb snapshot",
     );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -98,7 +96,7 @@ export function decodeSnapshot(bytes: Uint8Array, path: string): Store {
   }
   let tables: unknown;
   try {
-    tables = decode(body);
+    tables = decode(body, WRAPPED_DEPTH);
   } catch (error) {
     throw new SnapshotCorruptError(
       `snapshot ${path} cannot be decoded: ${(error as Error).message}`,

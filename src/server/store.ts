@@ -5,12 +5,7 @@
  *
  * @module
  */
-import {
-  BadRequestError,
-  NoSuchTableError,
-  TableExistsError,
-  WrongTypeError,
-} from "../errors.ts";
+import { BadRequestError, NoSuchTableError, TableExistsError, WrongTypeError } from "../errors.ts";
 import type { OpName, TableInfo, TableKind } from "../protocol/messages.ts";
 import { DictTable } from "./dict_table.ts";
 import { ListTable } from "./list_table.ts";
@@ -181,9 +176,7 @@ const listOps = {
   ),
   "l.splice": listOp([1, Infinity], true, (t, a, op) => {
     const start = index(op, a[0], "start");
-    const deleteCount = a.length > 1
-      ? index(op, a[1], "deleteCount")
-      : t.items.length;
+    const deleteCount = a.length > 1 ? index(op, a[1], "deleteCount") : t.items.length;
     return t.items.splice(start, deleteCount, ...a.slice(2));
   }),
   "l.reverse": listOp([0, 0], true, (t) => void t.items.reverse()),
@@ -255,19 +248,13 @@ export class Store {
   apply(op: unknown, table: unknown, args: unknown[]): unknown {
     if (typeof op !== "string" || !Object.hasOwn(ops, op)) {
       throw new BadRequestError(
-        `unknown op ${
-          JSON.stringify(op)
-        }; client and server versions may differ`,
+        `unknown op ${JSON.stringify(op)}; client and server versions may differ`,
       );
     }
     const spec = ops[op] as OpSpec<unknown>;
     if (args.length < spec.arity[0] || args.length > spec.arity[1]) {
       const [min, max] = spec.arity;
-      const expected = min === max
-        ? `${min}`
-        : max === Infinity
-        ? `at least ${min}`
-        : `${min} to ${max}`;
+      const expected = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
       throw new BadRequestError(
         `${op}: takes ${expected} arguments, got ${args.length}`,
       );
@@ -294,9 +281,7 @@ export class Store {
     const table = this.tables.get(name);
     if (table === undefined) {
       throw new NoSuchTableError(
-        `no table named ${JSON.stringify(name)}; create it first (createCyber${
-          kind.slice(5)
-        })`,
+        `no table named ${JSON.stringify(name)}; create it first (createCyber${kind.slice(5)})`,
       );
     }
     if (table.kind !== kind) {
@@ -317,9 +302,7 @@ export class Store {
     }
     if (this.tables.has(name)) {
       throw new TableExistsError(
-        `a table named ${
-          JSON.stringify(name)
-        } exists; get it instead, or delete it first`,
+        `a table named ${JSON.stringify(name)} exists; get it instead, or delete it first`,
       );
     }
     if (kind === "CyberDict") {

@@ -63,9 +63,7 @@ function sortKind(value: unknown): SortKind | undefined {
     case "boolean":
       return "boolean";
     default:
-      return value instanceof Date && !Number.isNaN(value.getTime())
-        ? "date"
-        : undefined;
+      return value instanceof Date && !Number.isNaN(value.getTime()) ? "date" : undefined;
   }
 }
 

@@ -83,19 +83,13 @@ function parseRange(entry: string): Range {
   const isV4 = bytes !== undefined &&
     parseIpv4(address.replace(/^\[|\]$/g, "")) !== undefined;
   const max = isV4 ? 32 : 128;
-  const prefix = prefixText === undefined
-    ? max
-    : /^\d{1,3}$/.test(prefixText)
-    ? Number(prefixText)
-    : NaN;
+  const prefix = prefixText === undefined ? max : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
   if (
     bytes === undefined || extra !== undefined ||
     !(prefix >= 0 && prefix <= max)
   ) {
     throw new TypeError(
-      `whitelist entry ${
-        JSON.stringify(entry)
-      } is not an IP address or CIDR range (e.g. "10.0.0.0/8", "::1")`,
+      `whitelist entry ${JSON.stringify(entry)} is not an IP address or CIDR range (e.g. "10.0.0.0/8", "::1")`,
     );
   }
   return { bytes, prefix: isV4 ? prefix + 96 : prefix };
