@@ -1,0 +1,62 @@
+/**
+ * Microbenchmarks of the hot paths, no server needed: `deno task bench`.
+ *
+ * @module
+ */
+import { passwordKey, randomBytes } from "../src/crypto/handshake.ts";
+import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../src/crypto/record.ts";
+import { decode, encode } from "../src/protocol/codec.ts";
+import { FrameBatch, FrameDecoder } from "../src/protocol/frame.ts";
+import { Store } from "../src/server/store.ts";
+
+const request = encode([42, "d.get", "centre", "content"]);
+const batch = new FrameBatch();
+for (let i = 0; i < 100; i++) batch.add(request);
+const hundredFrames = batch.take();
+
+Deno.bench("encode a get request", { group: "codec" }, () => {
+  encode([42, "d.get", "centre", "content"]);
+});
+
+Deno.bench("decode a get request", { group: "codec" }, () => {
+  decode(request);
+});
+
+Deno.bench("join 100 frames into one write", { group: "frames" }, () => {
+  const b = new FrameBatch();
+  for (let i = 0; i < 100; i++) b.add(request);
+  b.take();
+});
+
+Deno.bench("cut one read into 100 frames", { group: "frames" }, () => {
+  const decoder = new FrameDecoder();
+  decoder.push(hundredFrames);
+  while (decoder.next()) { /* count */ }
+});
+
+const store = new Store();
+store.apply("create", "centre", ["CyberDict"]);
+store.apply("d.set", "centre", ["content", "Hello CyberDB!"]);
+
+Deno.bench("dispatch d.get to the store", { group: "dispatch" }, () => {
+  store.apply("d.get", "centre", ["content"]);
+});
+
+Deno.bench("decode, dispatch and encode one request", { group: "dispatch" }, () => {
+  const r = decode(request) as unknown[];
+  encode([r[0], 0, store.apply(r[1], r[2], r.slice(3))]);
+});
+
+const key = await passwordKey("bench", randomBytes(16), 1000);
+const secrets = await deriveSessionSecrets(key.hkdf, randomBytes(32), randomBytes(32));
+const sealer = await RecordSealer.create(secrets.clientToServer);
+const opener = await RecordOpener.create(secrets.clientToServer);
+const small = new Uint8Array(request.length + 4);
+
+Deno.bench("seal and open a one-request record", { group: "records" }, async () => {
+  await opener.open(await sealer.seal(small));
+});
+
+Deno.bench("seal and open a 100-request record", { group: "records" }, async () => {
+  await opener.open(await sealer.seal(hundredFrames));
+});
