@@ -56,6 +56,12 @@ export class CyberList<T = unknown> implements AsyncIterable<T> {
   }
 
   #call<R>(op: ListOp, ...args: unknown[]): Promise<R> {
+    return this.#callWith(op, args);
+  }
+
+  // Takes the arguments as one array: spreading a large batch of items into a
+  // call overflows the stack (about 100,000 arguments in V8).
+  #callWith<R>(op: ListOp, args: readonly unknown[]): Promise<R> {
     return this.#proxy.request(op, this.name, args) as Promise<R>;
   }
 
@@ -75,7 +81,7 @@ export class CyberList<T = unknown> implements AsyncIterable<T> {
 
   /** Appends items; resolves to the new length. */
   push(...values: T[]): Promise<number> {
-    return this.#call("l.push", ...values);
+    return this.#callWith("l.push", values);
   }
 
   /**
@@ -94,7 +100,7 @@ export class CyberList<T = unknown> implements AsyncIterable<T> {
 
   /** Prepends items; resolves to the new length. */
   unshift(...values: T[]): Promise<number> {
-    return this.#call("l.unshift", ...values);
+    return this.#callWith("l.unshift", values);
   }
 
   /** Inserts `value` before `index`, clamped to the list (Python's `list.insert`). */
@@ -135,7 +141,7 @@ export class CyberList<T = unknown> implements AsyncIterable<T> {
   splice(start: number, deleteCount?: number, ...items: T[]): Promise<T[]> {
     return deleteCount === undefined
       ? this.#call("l.splice", start)
-      : this.#call("l.splice", start, deleteCount, ...items);
+      : this.#callWith("l.splice", [start, deleteCount, ...items]);
   }
 
   /** Reverses the list in place. */

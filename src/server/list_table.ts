@@ -8,6 +8,10 @@
 import { IndexOutOfRangeError, ValueNotFoundError } from "../errors.ts";
 import { deepEqual, sortedCopy } from "./values.ts";
 
+// Most items passed to Array methods as spread arguments; more would risk a
+// stack overflow (V8 overflows at about 100,000 arguments).
+const SPREAD_LIMIT = 4096;
+
 /** A list table held by the server. */
 export class ListTable {
   /** The table's kind, as `tables()` reports it. */
@@ -47,6 +51,29 @@ export class ListTable {
   pop(index?: number): unknown {
     if (index === undefined) return this.items.pop();
     return this.items.splice(this.#inRange("pop", index), 1)[0];
+  }
+
+  /** Appends `values` (any number of them); returns the new length. */
+  push(values: readonly unknown[]): number {
+    for (const value of values) this.items.push(value);
+    return this.items.length;
+  }
+
+  /** Prepends `values` in order (any number of them); returns the new length. */
+  unshift(values: readonly unknown[]): number {
+    if (values.length <= SPREAD_LIMIT) return this.items.unshift(...values);
+    this.items = values.concat(this.items);
+    return this.items.length;
+  }
+
+  /** `Array.prototype.splice` for any number of inserted `values`; returns the removed items. */
+  splice(start: number, deleteCount: number, values: readonly unknown[]): unknown[] {
+    if (values.length <= SPREAD_LIMIT) return this.items.splice(start, deleteCount, ...values);
+    const length = this.items.length;
+    const from = start < 0 ? Math.max(0, length + start) : Math.min(start, length);
+    const removed = this.items.splice(from, deleteCount);
+    this.items = [...this.items.slice(0, from), ...values, ...this.items.slice(from)];
+    return removed;
   }
 
   /** Inserts before `index`, clamped to the list as Python's `list.insert` does. */

@@ -144,14 +144,14 @@ const dictOps = {
 const listOps = {
   "l.at": listOp([1, 1], false, (t, a, op) => t.at(index(op, a[0]))),
   "l.set": listOp([2, 2], true, (t, a, op) => t.set(index(op, a[0]), a[1])),
-  "l.push": listOp([0, Infinity], true, (t, a) => t.items.push(...a)),
+  "l.push": listOp([0, Infinity], true, (t, a) => t.push(a)),
   "l.pop": listOp(
     [0, 1],
     true,
     (t, a, op) => t.pop(optionalIndex(op, a[0], "index")),
   ),
   "l.shift": listOp([0, 0], true, (t) => t.items.shift()),
-  "l.unshift": listOp([0, Infinity], true, (t, a) => t.items.unshift(...a)),
+  "l.unshift": listOp([0, Infinity], true, (t, a) => t.unshift(a)),
   "l.insert": listOp(
     [2, 2],
     true,
@@ -177,7 +177,7 @@ const listOps = {
   "l.splice": listOp([1, Infinity], true, (t, a, op) => {
     const start = index(op, a[0], "start");
     const deleteCount = a.length > 1 ? index(op, a[1], "deleteCount") : t.items.length;
-    return t.items.splice(start, deleteCount, ...a.slice(2));
+    return t.splice(start, deleteCount, a.slice(2));
   }),
   "l.reverse": listOp([0, 0], true, (t) => void t.items.reverse()),
   "l.sort": listOp([0, 1], true, (t, a, op) => t.sort(sortOptions(op, a[0]))),
