@@ -39,6 +39,7 @@ Options:
   --port <port>              port to listen on, 0 for any free port (default 9980)
   --password <password>      password clients must prove they know
                              (default: the CYBERDB_PASSWORD environment variable)
+  --encrypt                  require AES-256-GCM encrypted connections (needs a password)
   --db <path>                snapshot file: loaded at start if it exists,
                              saved on SIGINT/SIGTERM and every --backup-interval
   --backup-interval <secs>   seconds between snapshots to --db (default 0: only at shutdown)
@@ -84,6 +85,7 @@ export async function main(args: string[]): Promise<number> {
         hostname: { type: "string" },
         port: { type: "string" },
         password: { type: "string" },
+        encrypt: { type: "boolean" },
         db: { type: "string" },
         "backup-interval": { type: "string" },
         "max-connections": { type: "string" },
@@ -100,6 +102,7 @@ export async function main(args: string[]): Promise<number> {
       hostname: values.hostname,
       port: integer("port", values.port, 0, 65535),
       password: values.password ?? runtime.env("CYBERDB_PASSWORD"),
+      encrypt: values.encrypt ?? false,
       db: values.db,
       backupInterval: integer("backup-interval", values["backup-interval"], 0, 31_536_000) ??
         0,
@@ -132,6 +135,7 @@ export async function main(args: string[]): Promise<number> {
       hostname: options.hostname,
       port: options.port,
       password: options.password,
+      encrypt: options.encrypt,
       maxConnections: options.maxConnections,
     });
     return 0;
