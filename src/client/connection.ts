@@ -189,7 +189,15 @@ export class Connection {
       !Array.isArray(reply) || pending === undefined || reply[0] !== pending.id
     ) {
       if (Array.isArray(reply) && reply[0] === 0 && reply[1] !== REPLY_OK) {
-        throw errorFromCode(String(reply[2]), String(reply[3]));
+        // The server refused the frame at the head of the queue (replies come in
+        // order) and hangs up: that request gets the server's error, the ones
+        // behind it CONNECTION_CLOSED.
+        const error = errorFromCode(String(reply[2]), String(reply[3]));
+        if (pending !== undefined) {
+          this.#pending[this.#head++] = undefined as unknown as Pending;
+          pending.reject(error);
+        }
+        throw this.#closedError(`the server closed the connection (${error.message})`);
       }
       throw new BadRequestError(
         "the server sent a reply out of order; closing the connection",
