@@ -1,0 +1,434 @@
+/**
+ * The `server.ts` command as a child process: usage and exit codes, serving
+ * and saving a `--db` across a SIGTERM restart, the password from the
+ * environment, and start failures.
+ *
+ * @module
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { AuthenticationError, connect, EncryptionRequiredError, ForbiddenError } from "../mod.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const FLAGS = [
+  "--hostname",
+  "--port",
+  "--password",
+  "--db",
+  "--backup-interval",
+  "--max-connections",
+  "--whitelist",
+  "--quiet",
+  "--encrypt",
+];
+const LISTENING = /listening on \S+:(\d+)/;
+
+/** A free loopback port: bound, read and released. */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** Waits until something accepts TCP connections on a loopback port (for a `--quiet` server). */
+async function waitForPort(port: number, ms = 30_000): Promise<void> {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  throw new Error(`nothing listens on port ${port} after ${ms} ms`);
+}
+
+/** The environment of this process without CYBERDB_PASSWORD, plus `extra`. */
+function environment(extra: Record<string, string> = {}) {
+  const env = Deno.env.toObject();
+  delete env.CYBERDB_PASSWORD;
+  return { ...env, NO_COLOR: "1", ...extra };
+}
+
+async function collect(
+  stream: ReadableStream<Uint8Array>,
+  onText: (text: string) => void,
+): Promise<void> {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    onText(decoder.decode(chunk, { stream: true }));
+  }
+}
+
+/** Runs `deno run -A server.ts ...args` with its output captured. */
+function spawnServer(args: string[], env: Record<string, string> = {}) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "server.ts", ...args],
+    cwd: ROOT,
+    env: environment(env),
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let stdout = "", stderr = "";
+  const reading = Promise.all([
+    collect(child.stdout, (text) => stdout += text),
+    collect(child.stderr, (text) => stderr += text),
+  ]).catch(() => {});
+  let exited = false;
+  const status = child.status.then((status) => {
+    exited = true;
+    return status;
+  });
+  return {
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+    /** Waits for `pattern` on stderr; fails if the child exits first or after `ms`. */
+    async waitForStderr(pattern: RegExp, ms = 30_000): Promise<RegExpMatchArray> {
+      const until = performance.now() + ms;
+      while (performance.now() < until) {
+        const match = stderr.match(pattern);
+        if (match) return match;
+        if (exited) break;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      throw new Error(
+        `no ${pattern} on stderr (${exited ? "the server exited" : `after ${ms} ms`}):\n${stderr}`,
+      );
+    },
+    /** Waits for the exit, at most `ms`; then kills it and fails. */
+    async exit(ms = 30_000): Promise<Deno.CommandStatus> {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        const result = await Promise.race([
+          status,
+          new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), ms)),
+        ]);
+        if (result === undefined) {
+          throw new Error(`the server did not exit within ${ms} ms:\n${stderr}`);
+        }
+        await reading;
+        return result;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    signal(signal: Deno.Signal): void {
+      if (!exited) child.kill(signal);
+    },
+    /** Kills the child if it still runs and waits for it; for `finally`. */
+    async kill(): Promise<void> {
+      if (!exited) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // it exited in the meantime
+        }
+      }
+      await status;
+      await reading;
+    },
+  };
+}
+
+test("server.ts --help exits 0 and lists every flag", async () => {
+  const cli = spawnServer(["--help"]);
+  try {
+    const status = await cli.exit();
+    assert.equal(status.code, 0, cli.stderr);
+    assert.match(cli.stdout, /^Usage:/);
+    for (const flag of FLAGS) {
+      assert.ok(cli.stdout.includes(flag), `--help does not list ${flag}`);
+    }
+  } finally {
+    await cli.kill();
+  }
+});
+
+test("server.ts with an unknown flag exits 2 and prints the usage", async () => {
+  const cli = spawnServer(["--no-such-flag"]);
+  try {
+    const status = await cli.exit();
+    assert.equal(status.code, 2);
+    assert.match(cli.stderr, /no-such-flag/);
+    assert.match(cli.stderr, /Usage:/);
+    for (const flag of FLAGS) assert.ok(cli.stderr.includes(flag));
+  } finally {
+    await cli.kill();
+  }
+});
+
+test("server.ts --port abc exits 2 and prints the usage", async () => {
+  const cli = spawnServer(["--port", "abc"]);
+  try {
+    const status = await cli.exit();
+    assert.equal(status.code, 2);
+    assert.match(cli.stderr, /--port/);
+    assert.match(cli.stderr, /"abc"/);
+    assert.match(cli.stderr, /Usage:/);
+  } finally {
+    await cli.kill();
+  }
+});
+
+test("server.ts rejects out-of-range numbers and --backup-interval without --db with exit 2", async () => {
+  for (
+    const args of [
+      ["--port", "70000"],
+      ["--port", "-1"],
+      ["--max-connections", "0"],
+      ["--backup-interval", "5"],
+      ["extra-positional"],
+    ]
+  ) {
+    const cli = spawnServer(args);
+    try {
+      const status = await cli.exit();
+      assert.equal(status.code, 2, `${args.join(" ")}: ${cli.stderr}`);
+      assert.match(cli.stderr, /Usage:/);
+    } finally {
+      await cli.kill();
+    }
+  }
+});
+
+test("server.ts --db saves on SIGTERM (exit 0) and loads the value back on restart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cyberdb_cli_" });
+  const db = `${dir}/data.cdb`;
+  try {
+    const port = freePort();
+    const first = spawnServer(["--db", db, "--port", String(port)]);
+    try {
+      const [, listening] = await first.waitForStderr(LISTENING);
+      assert.equal(Number(listening), port);
+      const client = await connect({ hostname: "127.0.0.1", port });
+      try {
+        await using proxy = await client.getProxy().connect();
+        const centre = await proxy.createCyberDict("centre");
+        await centre.set("content", "Hello CyberDB!");
+        await centre.set("zero", 0);
+        await (await proxy.createCyberList<unknown>("jobs", [1, "two"])).push(3n);
+      } finally {
+        await client.close();
+      }
+      assert.equal(
+        await Deno.stat(db).then(() => true, () => false),
+        false,
+        "the snapshot was written before the shutdown",
+      );
+      first.signal("SIGTERM");
+      const status = await first.exit();
+      assert.equal(status.code, 0, first.stderr);
+      assert.ok((await Deno.stat(db)).size > 0, "no snapshot after SIGTERM");
+    } finally {
+      await first.kill();
+    }
+
+    const second = spawnServer(["--db", db, "--port", String(port), "--quiet"]);
+    try {
+      await waitForPort(port);
+      const client = await connect({ hostname: "127.0.0.1", port });
+      try {
+        await using proxy = await client.getProxy().connect();
+        assert.deepEqual(await proxy.tables(), [
+          { name: "centre", type: "CyberDict" },
+          { name: "jobs", type: "CyberList" },
+        ]);
+        const centre = await proxy.getCyberDict("centre");
+        assert.equal(await centre.get("content"), "Hello CyberDB!");
+        assert.equal(await centre.get("zero"), 0);
+        assert.deepEqual(
+          await (await proxy.getCyberList("jobs")).toArray(),
+          [1, "two", 3n],
+        );
+      } finally {
+        await client.close();
+      }
+      second.signal("SIGTERM");
+      assert.equal((await second.exit()).code, 0, second.stderr);
+      // --quiet: no log lines.
+      assert.doesNotMatch(second.stderr, /\[cyberdb /);
+    } finally {
+      await second.kill();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("server.ts --db --backup-interval writes snapshots while running", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cyberdb_cli_" });
+  const db = `${dir}/data.cdb`;
+  try {
+    const port = freePort();
+    const cli = spawnServer([
+      "--db",
+      db,
+      "--port",
+      String(port),
+      "--backup-interval",
+      "1",
+    ]);
+    try {
+      await cli.waitForStderr(LISTENING);
+      const client = await connect({ hostname: "127.0.0.1", port });
+      try {
+        await using proxy = await client.getProxy().connect();
+        await proxy.createCyberList("periodic", ["saved"]);
+      } finally {
+        await client.close();
+      }
+      let exists = false;
+      for (let i = 0; i < 100 && !exists; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        exists = await Deno.stat(db).then(() => true, () => false);
+      }
+      assert.ok(exists, "no periodic snapshot within 5 s");
+    } finally {
+      await cli.kill();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("server.ts takes the password from CYBERDB_PASSWORD", async () => {
+  const password = "from the environment";
+  const port = freePort();
+  const cli = spawnServer(["--port", String(port)], {
+    CYBERDB_PASSWORD: password,
+  });
+  try {
+    await cli.waitForStderr(LISTENING);
+    let caught: unknown;
+    try {
+      const client = await connect({ hostname: "127.0.0.1", port });
+      await client.close();
+    } catch (error) {
+      caught = error;
+    }
+    assert.ok(
+      caught instanceof AuthenticationError,
+      `expected AUTH_FAILED, got ${String(caught)}`,
+    );
+    assert.equal(caught.code, "AUTH_FAILED");
+    const client = await connect({ hostname: "127.0.0.1", port, password });
+    try {
+      await using proxy = await client.getProxy().connect();
+      assert.deepEqual(await proxy.tables(), []);
+    } finally {
+      await client.close();
+    }
+    cli.signal("SIGTERM");
+    assert.equal((await cli.exit()).code, 0, cli.stderr);
+  } finally {
+    await cli.kill();
+  }
+});
+
+test("server.ts --whitelist refuses peers outside it with FORBIDDEN", async () => {
+  const port = freePort();
+  const cli = spawnServer([
+    "--port",
+    String(port),
+    "--whitelist",
+    "10.0.0.0/8, ::1",
+  ]);
+  try {
+    await cli.waitForStderr(LISTENING);
+    let caught: unknown;
+    try {
+      const client = await connect({ hostname: "127.0.0.1", port });
+      await client.close();
+    } catch (error) {
+      caught = error;
+    }
+    assert.ok(
+      caught instanceof ForbiddenError,
+      `expected FORBIDDEN, got ${String(caught)}`,
+    );
+  } finally {
+    await cli.kill();
+  }
+});
+
+test("server.ts exits 1 with a message when the port is in use or the --db file is corrupt", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cyberdb_cli_" });
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (taken.addr as Deno.NetAddr).port;
+    const busy = spawnServer(["--port", String(port)]);
+    try {
+      assert.equal((await busy.exit()).code, 1);
+      assert.match(busy.stderr, /in use/);
+    } finally {
+      await busy.kill();
+    }
+
+    const db = `${dir}/corrupt.cdb`;
+    await Deno.writeTextFile(db, "not a snapshot");
+    const corrupt = spawnServer(["--db", db, "--port", String(freePort())]);
+    try {
+      assert.equal((await corrupt.exit()).code, 1);
+      assert.ok(corrupt.stderr.includes(db), corrupt.stderr);
+      // The corrupt file is left alone, not overwritten.
+      assert.equal(await Deno.readTextFile(db), "not a snapshot");
+    } finally {
+      await corrupt.kill();
+    }
+  } finally {
+    taken.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("server.ts --encrypt --password serves encrypting clients and refuses plain ones with ENCRYPTION_REQUIRED", async () => {
+  const password = "encrypted cli";
+  const port = freePort();
+  const cli = spawnServer(["--port", String(port), "--password", password, "--encrypt"]);
+  try {
+    await cli.waitForStderr(LISTENING);
+    let caught: unknown;
+    try {
+      const client = await connect({ hostname: "127.0.0.1", port, password });
+      await client.close();
+    } catch (error) {
+      caught = error;
+    }
+    assert.ok(
+      caught instanceof EncryptionRequiredError,
+      `expected ENCRYPTION_REQUIRED, got ${String(caught)}`,
+    );
+    const client = await connect({ hostname: "127.0.0.1", port, password, encrypt: true });
+    try {
+      await using proxy = await client.getProxy().connect();
+      const dict = await proxy.createCyberDict("secret");
+      await dict.set("k", "v");
+      assert.equal(await dict.get("k"), "v");
+    } finally {
+      await client.close();
+    }
+    cli.signal("SIGTERM");
+    assert.equal((await cli.exit()).code, 0, cli.stderr);
+  } finally {
+    await cli.kill();
+  }
+});
+
+test("server.ts --encrypt without a password exits 1 with a message", async () => {
+  const cli = spawnServer(["--port", String(freePort()), "--encrypt"]);
+  try {
+    assert.equal((await cli.exit()).code, 1, cli.stderr);
+    assert.match(cli.stderr, /password/);
+  } finally {
+    await cli.kill();
+  }
+});
