@@ -18,6 +18,7 @@
  */
 import { parseArgs } from "node:util";
 import { runtime } from "./src/runtime/mod.ts";
+import type { FsyncPolicy } from "./src/server/journal.ts";
 import { Server } from "./src/server/server.ts";
 
 export {
@@ -40,6 +41,11 @@ Options:
   --password <password>      password clients must prove they know
                              (default: the CYBERDB_PASSWORD environment variable)
   --encrypt                  require AES-256-GCM encrypted connections (needs a password)
+  --journal <path>           append every change to this journal before acknowledging it;
+                             replayed over the snapshot at start (snapshot: --db, or <path>.snapshot)
+  --fsync <policy>           journal fsync: always | everysec | no (default everysec)
+  --repair-journal           cut a journal with a bad record at that record (the original is
+                             copied aside first) instead of refusing to start
   --db <path>                snapshot file: loaded at start if it exists,
                              saved on SIGINT/SIGTERM and every --backup-interval
   --backup-interval <secs>   seconds between snapshots to --db (default 0: only at shutdown)
@@ -86,6 +92,9 @@ export async function main(args: string[]): Promise<number> {
         port: { type: "string" },
         password: { type: "string" },
         encrypt: { type: "boolean" },
+        journal: { type: "string" },
+        fsync: { type: "string" },
+        "repair-journal": { type: "boolean" },
         db: { type: "string" },
         "backup-interval": { type: "string" },
         "max-connections": { type: "string" },
@@ -103,6 +112,9 @@ export async function main(args: string[]): Promise<number> {
       port: integer("port", values.port, 0, 65535),
       password: values.password ?? runtime.env("CYBERDB_PASSWORD"),
       encrypt: values.encrypt ?? false,
+      journal: values.journal,
+      fsync: values.fsync,
+      repairJournal: values["repair-journal"] ?? false,
       db: values.db,
       backupInterval: integer("backup-interval", values["backup-interval"], 0, 31_536_000) ??
         0,
@@ -115,6 +127,12 @@ export async function main(args: string[]): Promise<number> {
       whitelist: values.whitelist?.split(",").map((s) => s.trim()).filter((s) => s !== ""),
       quiet: values.quiet ?? false,
     };
+    if (options.fsync !== undefined && !["always", "everysec", "no"].includes(options.fsync)) {
+      throw new UsageError(`--fsync must be always, everysec or no, got ${JSON.stringify(options.fsync)}`);
+    }
+    if ((options.fsync !== undefined || options.repairJournal) && options.journal === undefined) {
+      throw new UsageError("--fsync and --repair-journal need --journal <path>");
+    }
     if (options.backupInterval > 0 && options.db === undefined) {
       throw new UsageError(
         "--backup-interval needs --db <path> to know where to save",
@@ -137,6 +155,11 @@ export async function main(args: string[]): Promise<number> {
       password: options.password,
       encrypt: options.encrypt,
       maxConnections: options.maxConnections,
+      journal: options.journal === undefined ? undefined : {
+        path: options.journal,
+        fsync: options.fsync as FsyncPolicy | undefined,
+        repair: options.repairJournal,
+      },
     });
     return 0;
   } catch (error) {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Addr, Conn, Listener, Runtime } from "./mod.ts";
+import type { Addr, AppendFile, Conn, Listener, Runtime } from "./mod.ts";
 
 const READ_CHUNK = 256 * 1024;
 
@@ -120,6 +120,30 @@ async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   await syncDirectory(path);
 }
 
+class DenoAppendFile implements AppendFile {
+  #file: Deno.FsFile;
+  #closed = false;
+
+  constructor(file: Deno.FsFile) {
+    this.#file = file;
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < data.length) at += await this.#file.write(at === 0 ? data : data.subarray(at));
+  }
+
+  sync(): Promise<void> {
+    return this.#file.syncData();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#file.close();
+  }
+}
+
 async function syncDirectory(path: string): Promise<void> {
   const slash = path.lastIndexOf("/");
   const dir = slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
@@ -177,6 +201,32 @@ export const denoRuntime: Runtime = {
     }
   },
   writeFileAtomic,
+  async openAppend(path) {
+    const file = await Deno.open(path, { append: true, create: true, mode: 0o600 });
+    await syncDirectory(path);
+    return new DenoAppendFile(file);
+  },
+  async rename(from, to) {
+    await Deno.rename(from, to);
+    await syncDirectory(to);
+  },
+  async remove(path) {
+    try {
+      await Deno.remove(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  },
+  async truncate(path, length) {
+    const file = await Deno.open(path, { write: true });
+    try {
+      await file.truncate(length);
+      await file.sync();
+    } finally {
+      file.close();
+    }
+  },
+  copyFile: (from, to) => Deno.copyFile(from, to),
   onShutdownSignal(handler) {
     const listeners = (["SIGINT", "SIGTERM"] as const).map((signal) => {
       const listener = () => handler(signal);

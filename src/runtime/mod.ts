@@ -41,6 +41,16 @@ export interface Listener {
   close(): void;
 }
 
+/** A file opened for appending, as the journal uses it. */
+export interface AppendFile {
+  /** Appends all of `data`. */
+  write(data: Uint8Array): Promise<void>;
+  /** Flushes written data to stable storage (fdatasync). */
+  sync(): Promise<void>;
+  /** Closes the file; safe to call more than once. */
+  close(): void;
+}
+
 /** A timer handle as `setTimeout` returns it. */
 export type TimerId = ReturnType<typeof setTimeout>;
 
@@ -65,6 +75,16 @@ export interface Runtime {
    * it, fsyncs it, renames it over `path`, and fsyncs the directory.
    */
   writeFileAtomic(path: string, data: Uint8Array): Promise<void>;
+  /** Opens a file for appending, creating it if missing. */
+  openAppend(path: string): Promise<AppendFile>;
+  /** Renames a file, replacing `to`; then fsyncs the directory. */
+  rename(from: string, to: string): Promise<void>;
+  /** Removes a file; a missing file is not an error. */
+  remove(path: string): Promise<void>;
+  /** Cuts a file to `length` bytes and fsyncs it. */
+  truncate(path: string, length: number): Promise<void>;
+  /** Copies a file. */
+  copyFile(from: string, to: string): Promise<void>;
   /** Calls `handler` on SIGINT or SIGTERM; returns a function that stops listening. */
   onShutdownSignal(handler: (signal: string) => void): () => void;
   /** An environment variable, or `undefined` (also when reading the environment is not allowed). */

@@ -11,7 +11,7 @@ import type { Key } from "./values.ts";
 /** A dict table held by the server. */
 export class DictTable {
   /** The table's kind, as `tables()` reports it. */
-  readonly kind = "CyberDict";
+  readonly kind = "CyberDict" as const;
   /** The entries, in insertion order. */
   readonly map: Map<Key, unknown>;
   // Keys in the order they were (last) inserted, with stale entries for deleted

@@ -15,7 +15,7 @@ const SPREAD_LIMIT = 4096;
 /** A list table held by the server. */
 export class ListTable {
   /** The table's kind, as `tables()` reports it. */
-  readonly kind = "CyberList";
+  readonly kind = "CyberList" as const;
   /** The items. */
   items: unknown[];
 

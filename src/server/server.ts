@@ -5,13 +5,14 @@
  * @module
  */
 import { PASSWORD_ITERATIONS, passwordKey, randomBytes, type ServerAuth } from "../crypto/handshake.ts";
-import { ForbiddenError, SnapshotCorruptError, TooManyConnectionsError } from "../errors.ts";
+import { ForbiddenError, TooManyConnectionsError } from "../errors.ts";
 import { Channel } from "../protocol/channel.ts";
 import { encode } from "../protocol/codec.ts";
 import { DEFAULT_MAX_FRAME_SIZE } from "../protocol/frame.ts";
-import { type Conn, type Listener, runtime, type TimerId } from "../runtime/mod.ts";
+import { type Conn, type Listener, runtime } from "../runtime/mod.ts";
+import type { JournalOptions } from "./journal.ts";
+import { Persistence } from "./persistence.ts";
 import { serveSession } from "./session.ts";
-import { decodeSnapshot, encodeSnapshot } from "./snapshot.ts";
 import { Store } from "./store.ts";
 import { IpWhitelist, parseIp } from "./whitelist.ts";
 
@@ -37,6 +38,15 @@ export interface StartOptions {
   maxFrameSize?: number;
   /** Milliseconds a new connection has to authenticate. Default 10000. */
   handshakeTimeout?: number;
+  /**
+   * Journal every change to this file before acknowledging it; on start, replay it over the loaded
+   * snapshot. Compaction writes the snapshot to the backup path ({@link Server.setBackup}), or to
+   * `<journal>.snapshot` when none is set.
+   */
+  journal?: JournalOptions & {
+    /** Cut the journal at its first bad record (after copying it aside) instead of refusing to start. */
+    repair?: boolean;
+  };
 }
 
 /** Where a started server listens. */
@@ -80,8 +90,7 @@ export class Server {
   #sessions = new Set<Promise<void>>();
   #channels = new Set<Channel>();
   #whitelist: IpWhitelist | undefined;
-  #backup: { path: string; timer?: TimerId; running: boolean } | undefined;
-  #saving: Promise<void> = Promise.resolve();
+  #persistence = new Persistence(this.#store, (message) => this.#writeLog(message));
   #stats = { requests: 0, connections: 0, refused: 0 };
 
   /** @param options logging */
@@ -128,8 +137,16 @@ export class Server {
       iterations: PASSWORD_ITERATIONS,
       encrypt: options.encrypt ?? false,
     };
-    const listener = runtime.listen({ hostname, port });
+    if (options.journal) await this.#persistence.openJournal(options.journal);
+    let listener: Listener;
+    try {
+      listener = runtime.listen({ hostname, port });
+    } catch (error) {
+      await this.#persistence.close();
+      throw error;
+    }
     this.#listener = listener;
+    const persistence = this.#persistence;
     const context = {
       store: this.#store,
       auth,
@@ -137,6 +154,8 @@ export class Server {
       handshakeTimeout,
       stats: this.#stats,
       log: (message: string) => this.#writeLog(message),
+      journal: () => persistence.journal,
+      afterCommit: () => persistence.maybeCompact(),
     };
     this.#accepting = this.#acceptLoop(listener, (conn) => {
       const channel = new Channel(conn);
@@ -211,73 +230,41 @@ export class Server {
 
   /**
    * Replaces every table with those of a snapshot file. On any error the
-   * current tables stay as they were.
+   * current tables stay as they were. While journaling, a compaction
+   * follows, so that the journal continues the loaded tables.
    *
    * @throws {SnapshotCorruptError} naming the file, when it is missing, truncated or corrupt
    */
-  async load(path: string): Promise<void> {
-    let bytes: Uint8Array;
-    try {
-      bytes = await runtime.readFile(path);
-    } catch (error) {
-      throw new SnapshotCorruptError(
-        `cannot read snapshot ${path}: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    const loaded = decodeSnapshot(bytes, path);
-    this.#store.tables.clear();
-    for (const [name, table] of loaded.tables) {
-      this.#store.tables.set(name, table);
-    }
-    this.#writeLog(`loaded ${loaded.tables.size} tables from ${path}`);
+  load(path: string): Promise<void> {
+    return this.#persistence.load(path);
   }
 
   /**
    * Writes every table to a snapshot file atomically (temp file, fsync,
    * rename, directory fsync). The tables are captured at the moment of the
-   * call; saves run one after another, never at the same time.
+   * call, in one step, then encoded in slices so other clients are served
+   * meanwhile; saves run one after another, never at the same time.
    */
   save(path: string): Promise<void> {
-    const bytes = encodeSnapshot(this.#store);
-    const saved = this.#saving.then(() => runtime.writeFileAtomic(path, bytes));
-    this.#saving = saved.catch(() => {});
-    return saved.then(() => this.#writeLog(`saved ${bytes.length} bytes to ${path}`));
+    return this.#persistence.save(path);
   }
 
   /**
    * Saves a snapshot every `interval` seconds (CyberDB's `set_backup`), and
-   * once more when {@link Server.run} shuts down. A backup still running
-   * when the next is due is not overlapped: the next one is skipped.
+   * once more when {@link Server.run} shuts down. With a journal, each
+   * backup is a compaction (snapshot + fresh journal). A backup still
+   * running when the next is due is not overlapped: the next one is skipped.
+   *
+   * @throws {RangeError} for a negative interval
    */
   setBackup(path: string, options: BackupOptions): void {
-    if (!(options.interval >= 0)) {
-      throw new RangeError("the backup interval must be ≥ 0 seconds");
-    }
-    if (this.#backup?.timer !== undefined) clearInterval(this.#backup.timer);
-    const backup: { path: string; timer?: TimerId; running: boolean } = {
-      path,
-      running: false,
-    };
-    if (options.interval > 0) {
-      backup.timer = setInterval(() => {
-        if (backup.running) return;
-        backup.running = true;
-        this.save(path)
-          .catch((error) =>
-            this.#writeLog(
-              `backup to ${path} failed: ${(error as Error).message}`,
-            )
-          )
-          .finally(() => backup.running = false);
-      }, options.interval * 1000);
-    }
-    this.#backup = backup;
+    this.#persistence.setBackup(path, options.interval);
   }
 
   /**
    * Starts, serves until SIGINT or SIGTERM, saves to the backup path (if
-   * {@link Server.setBackup} set one), and closes.
+   * {@link Server.setBackup} set one; with a journal, a compaction), and
+   * closes (the journal fsynced).
    */
   async run(options: StartOptions = {}): Promise<void> {
     await this.start(options);
@@ -289,22 +276,23 @@ export class Server {
     });
     this.#writeLog(`${signal} received, shutting down`);
     try {
-      if (this.#backup) await this.save(this.#backup.path);
+      await this.#persistence.checkpoint();
     } finally {
       await this.close();
     }
   }
 
-  /** Stops listening, closes every connection and stops backups. Safe to call more than once. */
+  /**
+   * Stops listening, closes every connection, stops backups, and closes the
+   * journal (written and fsynced). Safe to call more than once.
+   */
   async close(): Promise<void> {
-    if (this.#backup?.timer !== undefined) clearInterval(this.#backup.timer);
-    this.#backup = this.#backup && { ...this.#backup, timer: undefined };
     this.#listener?.close();
     this.#listener = undefined;
     for (const channel of this.#channels) channel.close();
     await this.#accepting;
     await Promise.all(this.#sessions);
-    await this.#saving;
+    await this.#persistence.close();
   }
 
   #writeLog(message: string): void {

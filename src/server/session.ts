@@ -11,7 +11,8 @@ import type { Channel } from "../protocol/channel.ts";
 import { decode, encode } from "../protocol/codec.ts";
 import { type ClientHello, REPLY_ERROR, REPLY_OK } from "../protocol/messages.ts";
 import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../crypto/record.ts";
-import type { Store } from "./store.ts";
+import type { Journal } from "./journal.ts";
+import { opWrites, type Store } from "./store.ts";
 
 /** Largest handshake frame accepted before authentication. */
 export const HANDSHAKE_FRAME_LIMIT = 4096;
@@ -40,33 +41,60 @@ export interface SessionContext {
   stats: { requests: number };
   /** Writes a log line, when logging is on. */
   log(message: string): void;
+  /** The journal changes are appended to, if journaling. */
+  journal(): Journal | undefined;
+  /** Called after each journal commit (to compact a grown journal). */
+  afterCommit(): void;
 }
 
 /**
  * Serves one connection until it closes. Never throws: every failure ends
  * in a log line and a closed connection.
  */
-export async function serveSession(
-  channel: Channel,
-  context: SessionContext,
-): Promise<void> {
+export async function serveSession(channel: Channel, context: SessionContext): Promise<void> {
   const peer = `${channel.conn.remoteAddr.hostname}:${channel.conn.remoteAddr.port}`;
+  // Replies to the requests of one read, held until the journal has their changes.
+  let replies: Uint8Array[] = [];
+  let journal: Journal | undefined;
+  const sendReplies = async () => {
+    const ready = replies;
+    replies = [];
+    if (journal) {
+      const committing = journal;
+      journal = undefined;
+      await committing.commit();
+      context.afterCommit();
+    }
+    for (const reply of ready) channel.send(reply);
+  };
   try {
     if (!await handshake(channel, context, peer)) return;
     channel.maxFrameSize = context.maxFrameSize;
     await channel.readFrames(
-      (frame) => handleRequest(channel, context, frame),
-      () => channel.queuedBytes > HIGH_WATER ? channel.drain() : undefined,
+      (frame) => {
+        const { reply, wrote } = handleRequest(context, frame);
+        replies.push(reply);
+        if (wrote) journal = wrote;
+      },
+      async () => {
+        await sendReplies();
+        if (channel.queuedBytes > MAX_QUEUED_REPLIES) {
+          context.log(`${peer}: not reading its replies (${channel.queuedBytes} bytes queued); closing the connection`);
+          channel.close();
+        } else if (channel.queuedBytes > HIGH_WATER) {
+          await channel.drain();
+        }
+      },
     );
   } catch (error) {
     if (error instanceof FrameTooLargeError) {
       context.log(`${peer}: ${error.message}; closing the connection`);
+      // The requests before the oversize frame were applied: answer them first.
+      await sendReplies().catch(() => {});
       channel.send(errorReply(0, error.code, error.message));
       await channel.drain();
     } else if (!channel.closed) {
-      context.log(
-        `${peer}: ${(error as Error).message}; closing the connection`,
-      );
+      context.log(`${peer}: ${(error as Error).message}; closing the connection`);
     }
   } finally {
     channel.close();
@@ -120,50 +148,40 @@ async function handshake(
   }
 }
 
-function handleRequest(
-  channel: Channel,
-  context: SessionContext,
-  frame: Uint8Array,
-): void {
+/**
+ * Applies one request and encodes its reply. A change is appended to the
+ * journal (if any), which is returned so the caller commits it before replying.
+ */
+function handleRequest(context: SessionContext, frame: Uint8Array): { reply: Uint8Array; wrote?: Journal } {
   context.stats.requests++;
   let id = 0;
   try {
     const request = decode(frame);
-    if (
-      !Array.isArray(request) || request.length < 3 ||
-      !Number.isSafeInteger(request[0])
-    ) {
+    if (!Array.isArray(request) || request.length < 3 || !Number.isSafeInteger(request[0])) {
       throw new BadRequestError("a request must be [id, op, table, ...args]");
     }
     id = request[0];
-    const result = context.store.apply(
-      request[1],
-      request[2],
-      request.slice(3),
-    );
-    const reply = encode(
-      result === undefined ? [id, REPLY_OK] : [id, REPLY_OK, result],
-    );
+    const [, op, table] = request;
+    const result = context.store.apply(op, table, request.slice(3));
+    const reply = encode(result === undefined ? [id, REPLY_OK] : [id, REPLY_OK, result]);
+    const journal = context.journal();
+    if (journal && opWrites(op)) journal.append(frame);
     if (reply.length > context.maxFrameSize) {
-      throw new FrameTooLargeError(
-        `the reply to ${request[1]} is ${reply.length} bytes, over the frame limit of ${context.maxFrameSize}; ` +
+      const error = new FrameTooLargeError(
+        `the reply to ${op} is ${reply.length} bytes, over the frame limit of ${context.maxFrameSize}; ` +
           `read it in parts (slice) or raise maxFrameSize`,
       );
+      return { reply: errorReply(id, error.code, error.message), wrote: journal };
     }
-    channel.send(reply);
-    if (channel.queuedBytes > MAX_QUEUED_REPLIES) {
-      context.log(`client is not reading its replies (${channel.queuedBytes} bytes queued); closing the connection`);
-      channel.close();
-    }
+    return { reply, wrote: journal && opWrites(op) ? journal : undefined };
   } catch (error) {
     if (!(error instanceof CyberDBError)) {
       context.log(`internal error on request ${id}: ${(error as Error).stack}`);
     }
-    const { code, message } = error instanceof CyberDBError ? error : {
-      code: "BAD_REQUEST" as const,
-      message: `the server failed on this request: ${(error as Error).message}`,
-    };
-    channel.send(errorReply(id, code, message));
+    const { code, message } = error instanceof CyberDBError
+      ? error
+      : { code: "BAD_REQUEST" as const, message: `the server failed on this request: ${(error as Error).message}` };
+    return { reply: errorReply(id, code, message) };
   }
 }
 

@@ -4,12 +4,19 @@
  * ```
  * "CYBERDB\0"  8 bytes  magic
  * version      u32 BE   format version (1)
+ * epoch        u64 BE   the journal this snapshot continues into
+ * offset       u64 BE   bytes of that journal already reflected in this snapshot
  * length       u64 BE   body length
- * body         MessagePack: [[name, "CyberDict", [k, v, k, v, …]] | [name, "CyberList", [items…]], …]
+ * body         chunks, each u32 BE length + MessagePack [name, kind, items]:
+ *              a table is one or more consecutive chunks with its name;
+ *              dict items are flat [k, v, k, v, …]
  * checksum     u32 BE   CRC-32 of the body
  * ```
  *
- * Pure code over bytes; the server writes the bytes atomically.
+ * A snapshot is captured in one synchronous step (shallow copies of the
+ * tables: values are never changed in place, so the copies are a consistent
+ * point in time) and then encoded in slices, yielding to other clients
+ * between slices.
  *
  * @module
  */
@@ -18,42 +25,101 @@ import { decode, encode, WRAPPED_DEPTH } from "../protocol/codec.ts";
 import { crc32 } from "./checksum.ts";
 import { DictTable } from "./dict_table.ts";
 import { ListTable } from "./list_table.ts";
-import { Store, type Table } from "./store.ts";
+import { Store } from "./store.ts";
 import type { Key } from "./values.ts";
 
 const MAGIC = new TextEncoder().encode("CYBERDB\0");
 const VERSION = 1;
-const HEADER_SIZE = MAGIC.length + 4 + 8;
+const HEADER_SIZE = MAGIC.length + 4 + 8 + 8 + 8;
 const TRAILER_SIZE = 4;
+/** Entries encoded per slice; about 5 ms of work for small values. */
+const SLICE = 10_000;
+
+/** Where in the journal history a snapshot stands. */
+export interface JournalPosition {
+  /** The epoch of the journal that continues this snapshot. */
+  epoch: number;
+  /** Bytes of that journal (header included) already reflected in the snapshot. */
+  offset: number;
+}
+
+/** The tables of a store at one point in time. */
+export interface Capture {
+  /** Each table's name, kind and items (dict items flat, keys then values). */
+  tables: { name: string; kind: "CyberDict" | "CyberList"; keys?: Key[]; items: unknown[] }[];
+  /** The journal position at the moment of capture. */
+  position: JournalPosition;
+}
+
+/** Captures every table synchronously (shallow copies). */
+export function capture(store: Store, position: JournalPosition): Capture {
+  const tables = [...store.tables].map(([name, table]) =>
+    table instanceof ListTable
+      ? { name, kind: table.kind, items: table.items.slice() }
+      : { name, kind: table.kind, keys: [...table.map.keys()], items: [...table.map.values()] }
+  );
+  return { tables, position: { ...position } };
+}
+
+function yieldToOthers(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
 
 /**
- * Serializes every table of a store. Runs synchronously, so the snapshot is
- * one consistent point in time.
+ * Encodes a capture into snapshot bytes, a slice at a time.
+ *
+ * @param slices whether to yield to the event loop between slices (off for tiny stores and tests)
  */
-export function encodeSnapshot(store: Store): Uint8Array {
-  const tables = [...store.tables].map((
-    [name, table],
-  ) => [name, table.kind, tableData(table)]);
-  const body = encode(tables);
-  const out = new Uint8Array(HEADER_SIZE + body.length + TRAILER_SIZE);
+export async function encodeCapture(captured: Capture, slices = true): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let bodyLength = 0;
+  const add = (value: unknown) => {
+    const chunk = encode(value);
+    const framed = new Uint8Array(4 + chunk.length);
+    new DataView(framed.buffer).setUint32(0, chunk.length);
+    framed.set(chunk, 4);
+    chunks.push(framed);
+    bodyLength += framed.length;
+  };
+  for (const { name, kind, keys, items } of captured.tables) {
+    if (items.length === 0) add([name, kind, []]);
+    for (let start = 0; start < items.length; start += SLICE) {
+      const end = Math.min(items.length, start + SLICE);
+      if (keys === undefined) {
+        add([name, kind, items.slice(start, end)]);
+      } else {
+        const flat = new Array(2 * (end - start));
+        for (let i = start, j = 0; i < end; i++) {
+          flat[j++] = keys[i];
+          flat[j++] = items[i];
+        }
+        add([name, kind, flat]);
+      }
+      if (slices && end < items.length) await yieldToOthers();
+    }
+  }
+  const out = new Uint8Array(HEADER_SIZE + bodyLength + TRAILER_SIZE);
   const view = new DataView(out.buffer);
   out.set(MAGIC);
   view.setUint32(8, VERSION);
-  view.setBigUint64(12, BigInt(body.length));
-  out.set(body, HEADER_SIZE);
-  view.setUint32(HEADER_SIZE + body.length, crc32(body));
+  view.setBigUint64(12, BigInt(captured.position.epoch));
+  view.setBigUint64(20, BigInt(captured.position.offset));
+  view.setBigUint64(28, BigInt(bodyLength));
+  let at = HEADER_SIZE;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  view.setUint32(at, crc32(out.subarray(HEADER_SIZE, at)));
   return out;
 }
 
-function tableData(table: Table): unknown[] {
-  if (table instanceof ListTable) return table.items;
-  const flat = new Array(table.map.size * 2);
-  let i = 0;
-  for (const [key, value] of table.map) {
-    flat[i++] = key;
-    flat[i++] = value;
-  }
-  return flat;
+/** A decoded snapshot. */
+export interface Snapshot {
+  /** Its tables. */
+  store: Store;
+  /** Where the journal continues it. */
+  position: JournalPosition;
 }
 
 /**
@@ -61,68 +127,57 @@ function tableData(table: Table): unknown[] {
  *
  * @param bytes the file's content
  * @param path the file's name, for error messages
- * @returns a new store holding its tables
  * @throws {SnapshotCorruptError} naming the file, for anything truncated, corrupt or of an unknown version
  */
-export function decodeSnapshot(bytes: Uint8Array, path: string): Store {
+export function decodeSnapshot(bytes: Uint8Array, path: string): Snapshot {
   const corrupt = (what: string) =>
-    new SnapshotCorruptError(
-      `snapshot ${path} ${what}; restore it from a backup or start without it`,
-    );
-  if (
-    bytes.length < HEADER_SIZE + TRAILER_SIZE ||
-    !MAGIC.every((b, i) => bytes[i] === b)
-  ) {
-    throw corrupt(
-      bytes.length < MAGIC.length ? "is truncated" : "is not a cyberdb snapshot",
-    );
+    new SnapshotCorruptError(`snapshot ${path} ${what}; restore it from a backup or start without it`);
+  if (bytes.length < HEADER_SIZE + TRAILER_SIZE || !MAGIC.every((b, i) => bytes[i] === b)) {
+    throw corrupt(bytes.length < HEADER_SIZE + TRAILER_SIZE ? "is truncated" : "is not a cyberdb snapshot");
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(8);
-  if (version !== VERSION) {
-    throw corrupt(
-      `has format version ${version}; this server reads version ${VERSION}`,
-    );
-  }
-  const length = view.getBigUint64(12);
+  if (version !== VERSION) throw corrupt(`has format version ${version}; this server reads version ${VERSION}`);
+  const position = { epoch: Number(view.getBigUint64(12)), offset: Number(view.getBigUint64(20)) };
+  const length = view.getBigUint64(28);
   if (length !== BigInt(bytes.length - HEADER_SIZE - TRAILER_SIZE)) {
-    throw corrupt(
-      `is truncated or has trailing bytes (body of ${length} bytes announced)`,
-    );
+    throw corrupt(`is truncated or has trailing bytes (body of ${length} bytes announced)`);
   }
-  const body = bytes.subarray(HEADER_SIZE, bytes.length - TRAILER_SIZE);
-  if (crc32(body) !== view.getUint32(bytes.length - TRAILER_SIZE)) {
-    throw corrupt("fails its checksum");
-  }
-  let tables: unknown;
-  try {
-    tables = decode(body, WRAPPED_DEPTH);
-  } catch (error) {
-    throw new SnapshotCorruptError(
-      `snapshot ${path} cannot be decoded: ${(error as Error).message}`,
-    );
-  }
-  if (!Array.isArray(tables)) throw corrupt("has no table list");
+  const end = bytes.length - TRAILER_SIZE;
+  if (crc32(bytes.subarray(HEADER_SIZE, end)) !== view.getUint32(end)) throw corrupt("fails its checksum");
   const store = new Store();
-  for (const entry of tables) {
-    if (
-      !Array.isArray(entry) || typeof entry[0] !== "string" ||
-      !Array.isArray(entry[2])
-    ) {
-      throw corrupt("has a malformed table");
+  for (let at = HEADER_SIZE; at < end;) {
+    const size = at + 4 <= end ? view.getUint32(at) : Infinity;
+    if (at + 4 + size > end) throw corrupt("has a chunk running past its end");
+    let chunk: unknown;
+    try {
+      chunk = decode(bytes.subarray(at + 4, at + 4 + size), WRAPPED_DEPTH);
+    } catch (error) {
+      throw new SnapshotCorruptError(`snapshot ${path} cannot be decoded: ${(error as Error).message}`);
     }
-    const [name, kind, data] = entry as [string, unknown, unknown[]];
-    if (kind === "CyberList") {
-      store.tables.set(name, new ListTable(data));
-    } else if (kind === "CyberDict" && data.length % 2 === 0) {
-      store.tables.set(name, new DictTable(pairs(data)));
-    } else {
-      throw corrupt(`has a table ${JSON.stringify(name)} of unknown kind`);
-    }
+    at += 4 + size;
+    addChunk(store, chunk, corrupt);
   }
-  return store;
+  return { store, position };
 }
 
-function* pairs(flat: unknown[]): Iterable<[Key, unknown]> {
-  for (let i = 0; i < flat.length; i += 2) yield [flat[i] as Key, flat[i + 1]];
+function addChunk(store: Store, chunk: unknown, corrupt: (what: string) => Error): void {
+  if (!Array.isArray(chunk) || typeof chunk[0] !== "string" || !Array.isArray(chunk[2])) {
+    throw corrupt("has a malformed table");
+  }
+  const [name, kind, items] = chunk as [string, unknown, unknown[]];
+  let table = store.tables.get(name);
+  if (table === undefined) {
+    if (kind === "CyberList") table = new ListTable();
+    else if (kind === "CyberDict") table = new DictTable();
+    else throw corrupt(`has a table ${JSON.stringify(name)} of unknown kind`);
+    store.tables.set(name, table);
+  }
+  if (table.kind !== kind) throw corrupt(`has table ${JSON.stringify(name)} as two kinds`);
+  if (table instanceof ListTable) {
+    for (const item of items) table.items.push(item);
+  } else {
+    if (items.length % 2 !== 0) throw corrupt(`has an odd dict chunk in ${JSON.stringify(name)}`);
+    for (let i = 0; i < items.length; i += 2) table.set(items[i] as Key, items[i + 1]);
+  }
 }

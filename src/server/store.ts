@@ -248,7 +248,7 @@ export class Store {
   apply(op: unknown, table: unknown, args: unknown[]): unknown {
     if (typeof op !== "string" || !Object.hasOwn(ops, op)) {
       throw new BadRequestError(
-        `unknown op ${JSON.stringify(op)}; client and server versions may differ`,
+        `unknown op ${describeOp(op)}; client and server versions may differ`,
       );
     }
     const spec = ops[op] as OpSpec<unknown>;
@@ -341,6 +341,15 @@ export class Store {
       );
     }
   }
+}
+
+/**
+ * Names an op from the network for an error message: a string quoted and cut
+ * short, anything else by its type (`JSON.stringify` throws on a bigint).
+ */
+function describeOp(op: unknown): string {
+  if (typeof op !== "string") return `(${op === null ? "null" : Array.isArray(op) ? "an array" : `a ${typeof op}`})`;
+  return JSON.stringify(op.length > 64 ? `${op.slice(0, 64)}…` : op);
 }
 
 function tableName(op: string, name: unknown): asserts name is string {

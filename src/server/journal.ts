@@ -1,0 +1,249 @@
+/**
+ * The append-only journal: every change the server acknowledges, as the
+ * request frame that made it, in order.
+ *
+ * ```
+ * "CDBJRNL\0"  8 bytes  magic
+ * version      u32 BE   format version (1)
+ * epoch        u64 BE   which journal in the history of snapshots this is
+ * records      each u32 BE length + u32 BE CRC-32 of the payload + payload
+ * ```
+ *
+ * Appends made in one event-loop turn, by every session, leave in one write
+ * and, with `fsync: "always"`, share one fsync (group commit).
+ *
+ * @module
+ */
+import { JournalCorruptError } from "../errors.ts";
+import { type AppendFile, runtime, type TimerId } from "../runtime/mod.ts";
+import { crc32 } from "./checksum.ts";
+
+/** When the journal is flushed to stable storage. */
+export type FsyncPolicy = "always" | "everysec" | "no";
+
+/** The journal settings of `server.start({ journal })`. */
+export interface JournalOptions {
+  /** The journal file. */
+  path: string;
+  /**
+   * `always`: a reply is sent after its change is fsynced; `everysec` (default):
+   * fsync once a second, a process crash loses nothing, power loss up to about a
+   * second; `no`: the OS decides when to flush.
+   */
+  fsync?: FsyncPolicy;
+  /** Compact (snapshot + fresh journal) when the journal grows past this many bytes. Default 64 MiB. */
+  maxSize?: number;
+}
+
+const MAGIC = new TextEncoder().encode("CDBJRNL\0");
+const VERSION = 1;
+/** Bytes before the first record. */
+export const JOURNAL_HEADER_SIZE = MAGIC.length + 4 + 8;
+const RECORD_HEADER_SIZE = 8;
+
+/** What a journal file holds. */
+export interface ParsedJournal {
+  /** Its epoch, or `undefined` when even the header is torn (a crash right after creating it). */
+  epoch?: number;
+  /** Each record's payload with its offset in the file. */
+  records: { offset: number; payload: Uint8Array }[];
+  /** Bytes up to the end of the last good record. */
+  validLength: number;
+  /** Offset of a bad record followed by more data, if any (corruption, not a torn write). */
+  corruptAt?: number;
+}
+
+/**
+ * Reads a journal file's records. A torn last record is left out
+ * (`validLength` stops before it); a bad record in the middle sets `corruptAt`.
+ *
+ * @throws {JournalCorruptError} when the file is not a cyberdb journal
+ */
+export function parseJournal(bytes: Uint8Array, path: string): ParsedJournal {
+  if (bytes.length < JOURNAL_HEADER_SIZE) {
+    if (MAGIC.subarray(0, Math.min(bytes.length, MAGIC.length)).every((b, i) => bytes[i] === b)) {
+      return { records: [], validLength: 0 };
+    }
+    throw new JournalCorruptError(`${path} is not a cyberdb journal`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!MAGIC.every((b, i) => bytes[i] === b) || view.getUint32(8) !== VERSION) {
+    throw new JournalCorruptError(`${path} is not a cyberdb journal of version ${VERSION}`);
+  }
+  const epoch = Number(view.getBigUint64(12));
+  const records: ParsedJournal["records"] = [];
+  let at = JOURNAL_HEADER_SIZE;
+  while (at < bytes.length) {
+    const end = at + RECORD_HEADER_SIZE + (at + 4 <= bytes.length ? view.getUint32(at) : 0);
+    if (at + RECORD_HEADER_SIZE > bytes.length || end > bytes.length) break; // torn: runs past the end
+    const payload = bytes.subarray(at + RECORD_HEADER_SIZE, end);
+    if (crc32(payload) !== view.getUint32(at + 4)) {
+      if (end < bytes.length) return { epoch, records, validLength: at, corruptAt: at };
+      break; // the last record, half written
+    }
+    records.push({ offset: at, payload });
+    at = end;
+  }
+  return { epoch, records, validLength: at };
+}
+
+/** The header of a new journal file. */
+function header(epoch: number): Uint8Array {
+  const out = new Uint8Array(JOURNAL_HEADER_SIZE);
+  const view = new DataView(out.buffer);
+  out.set(MAGIC);
+  view.setUint32(8, VERSION);
+  view.setBigUint64(12, BigInt(epoch));
+  return out;
+}
+
+interface Waiter {
+  upTo: number;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/** An open journal file being appended to. */
+export class Journal {
+  /** The journal's epoch. */
+  readonly epoch: number;
+  /** Bytes in the file once every append so far is written, header included. */
+  size: number;
+  #policy: FsyncPolicy;
+  #file: AppendFile | undefined;
+  #opening: Promise<void> | undefined;
+  #pending: Uint8Array[] = [];
+  #appended = 0;
+  #written = 0;
+  #waiters: Waiter[] = [];
+  #flushing: Promise<void> | undefined;
+  #dirty = false;
+  #timer: TimerId | undefined;
+  #failure: Error | undefined;
+
+  private constructor(epoch: number, size: number, policy: FsyncPolicy) {
+    this.epoch = epoch;
+    this.size = size;
+    this.#policy = policy;
+    if (policy === "everysec") {
+      this.#timer = setInterval(() => void this.#syncIfDirty(), 1000);
+    }
+  }
+
+  /**
+   * Starts a new, empty journal file at `path`, replacing any file there,
+   * once `after` resolves. Appends are accepted at once and written once the
+   * file is ready.
+   */
+  static create(path: string, epoch: number, policy: FsyncPolicy, after: Promise<void> = Promise.resolve()): Journal {
+    const journal = new Journal(epoch, JOURNAL_HEADER_SIZE, policy);
+    journal.#opening = (async () => {
+      await after;
+      await runtime.writeFileAtomic(path, header(epoch));
+      journal.#file = await runtime.openAppend(path);
+    })().catch((error) => journal.#fail(error));
+    return journal;
+  }
+
+  /** Resolves once the file is open for appending; rejects if it could not be made. */
+  async ready(): Promise<void> {
+    await this.#opening;
+    if (this.#failure) throw this.#failure;
+  }
+
+  /** Continues appending to an existing journal whose valid content is `size` bytes. */
+  static async resume(path: string, epoch: number, size: number, policy: FsyncPolicy): Promise<Journal> {
+    const journal = new Journal(epoch, size, policy);
+    journal.#file = await runtime.openAppend(path);
+    return journal;
+  }
+
+  /** Queues one change; call {@link commit} before acknowledging it. */
+  append(payload: Uint8Array): void {
+    const record = new Uint8Array(RECORD_HEADER_SIZE + payload.length);
+    const view = new DataView(record.buffer);
+    view.setUint32(0, payload.length);
+    view.setUint32(4, crc32(payload));
+    record.set(payload, RECORD_HEADER_SIZE);
+    this.#pending.push(record);
+    this.size += record.length;
+    this.#appended++;
+  }
+
+  /**
+   * Resolves once every change appended so far is written (and, with
+   * `always`, fsynced). Changes appended by other sessions in the same turn
+   * share the write and the fsync.
+   *
+   * @throws {Error} the write or fsync failure; the journal refuses everything after one
+   */
+  commit(): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#written >= this.#appended) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ upTo: this.#appended, resolve, reject });
+      this.#flushing ??= this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    // Let every session of this turn append before writing.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    try {
+      await this.#opening;
+      while (this.#pending.length > 0 && !this.#failure) {
+        const upTo = this.#appended;
+        const records = this.#pending;
+        this.#pending = [];
+        await this.#file!.write(concat(records));
+        this.#dirty = true;
+        if (this.#policy === "always") await this.#syncIfDirty();
+        this.#written = upTo;
+        this.#waiters = this.#waiters.filter((waiter) => waiter.upTo > upTo || void waiter.resolve());
+      }
+    } catch (error) {
+      this.#fail(error as Error);
+    } finally {
+      this.#flushing = undefined;
+    }
+  }
+
+  async #syncIfDirty(): Promise<void> {
+    if (!this.#dirty || this.#file === undefined) return;
+    this.#dirty = false;
+    try {
+      await this.#file.sync();
+    } catch (error) {
+      this.#fail(error as Error);
+    }
+  }
+
+  #fail(error: Error): void {
+    this.#failure ??= new Error(`the journal cannot be written: ${error.message}`, { cause: error });
+    for (const waiter of this.#waiters) waiter.reject(this.#failure);
+    this.#waiters = [];
+  }
+
+  /** Writes and fsyncs what is pending, then closes the file. */
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.commit().catch(() => {});
+    await this.#flushing;
+    this.#dirty = true;
+    await this.#syncIfDirty();
+    this.#file?.close();
+  }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let size = 0;
+  for (const part of parts) size += part.length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}

@@ -1,0 +1,262 @@
+/**
+ * Everything the server writes to disk: snapshots (`load`, `save`,
+ * periodic backups) and the journal (recovery at start, appends, and
+ * compaction into a fresh snapshot + journal).
+ *
+ * At every instant, the snapshot and the journal files on disk describe
+ * every acknowledged change:
+ *
+ * - a snapshot records the journal position (epoch, offset) it reflects;
+ * - compaction captures the tables, switches appends to a new journal of
+ *   epoch n + 1 (the old file renamed to `<journal>.old` first), writes the
+ *   snapshot at (n + 1, start), and only then removes `<journal>.old`;
+ * - recovery loads the snapshot, replays `<journal>.old` and `<journal>`
+ *   from the snapshot's position, and skips journals the snapshot covers.
+ *
+ * @module
+ */
+import { JournalCorruptError, SnapshotCorruptError } from "../errors.ts";
+import { decode } from "../protocol/codec.ts";
+import { runtime, type TimerId } from "../runtime/mod.ts";
+import { type FsyncPolicy, Journal, JOURNAL_HEADER_SIZE, type JournalOptions, parseJournal } from "./journal.ts";
+import { capture, decodeSnapshot, encodeCapture, type JournalPosition } from "./snapshot.ts";
+import type { Store } from "./store.ts";
+
+/** Options of {@link Persistence.openJournal}. */
+export interface RecoveryOptions extends JournalOptions {
+  /** Truncate the journal at its first bad record (after copying it aside) instead of refusing to start. */
+  repair?: boolean;
+}
+
+/** Default journal size that triggers compaction: 64 MiB. */
+export const DEFAULT_JOURNAL_MAX_SIZE = 64 * 1024 * 1024;
+
+/** The snapshots and journal of one server. */
+export class Persistence {
+  /** The journal, once opened. */
+  journal: Journal | undefined;
+  #store: Store;
+  #log: (message: string) => void;
+  /** Journal position of the tables in memory before any journal was opened (from the last `load`). */
+  #loaded: JournalPosition = { epoch: 0, offset: 0 };
+  #didLoad = false;
+  #journalOptions: Required<JournalOptions> | undefined;
+  #backup: { path: string; timer?: TimerId } | undefined;
+  #saving: Promise<void> = Promise.resolve();
+  #compacting: Promise<void> | undefined;
+  /** When the last snapshot finished, and how. */
+  lastSnapshot: { at: Date; path: string; ok: boolean; error?: string } | undefined;
+
+  /**
+   * @param store the tables
+   * @param log writes a log line
+   */
+  constructor(store: Store, log: (message: string) => void) {
+    this.#store = store;
+    this.#log = log;
+  }
+
+  /** Where the journal stands now (what a snapshot taken now reflects). */
+  #position(): JournalPosition {
+    return this.journal ? { epoch: this.journal.epoch, offset: this.journal.size } : { ...this.#loaded };
+  }
+
+  /** The path snapshots go to at backups, compaction and shutdown. */
+  get snapshotPath(): string | undefined {
+    return this.#backup?.path ?? (this.#journalOptions && `${this.#journalOptions.path}.snapshot`);
+  }
+
+  /**
+   * Replaces every table with those of a snapshot file; on error nothing changes.
+   *
+   * @throws {SnapshotCorruptError} naming the file
+   */
+  async load(path: string): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await runtime.readFile(path);
+    } catch (error) {
+      throw new SnapshotCorruptError(`cannot read snapshot ${path}: ${(error as Error).message}`, { cause: error });
+    }
+    const { store, position } = decodeSnapshot(bytes, path);
+    this.#store.tables.clear();
+    for (const [name, table] of store.tables) this.#store.tables.set(name, table);
+    this.#loaded = position;
+    this.#didLoad = true;
+    this.#log(`loaded ${store.tables.size} tables from ${path}`);
+    // The journal no longer describes these tables: start a fresh one from them.
+    if (this.journal) await this.compact();
+  }
+
+  /** Writes an atomic snapshot of the tables as they are at the call. Saves never overlap. */
+  save(path: string): Promise<void> {
+    return this.#write(path, this.#position());
+  }
+
+  #write(path: string, position: JournalPosition): Promise<void> {
+    const captured = capture(this.#store, position);
+    const saved = this.#saving.then(async () => {
+      try {
+        const bytes = await encodeCapture(captured);
+        await runtime.writeFileAtomic(path, bytes);
+        this.lastSnapshot = { at: new Date(), path, ok: true };
+        this.#log(`saved ${bytes.length} bytes to ${path}`);
+      } catch (error) {
+        this.lastSnapshot = { at: new Date(), path, ok: false, error: (error as Error).message };
+        throw error;
+      }
+    });
+    this.#saving = saved.catch(() => {});
+    return saved;
+  }
+
+  /** Snapshots every `interval` seconds (0: only at shutdown); with a journal each backup is a compaction. */
+  setBackup(path: string, interval: number): void {
+    if (!(interval >= 0)) throw new RangeError("the backup interval must be ≥ 0 seconds");
+    if (this.#backup?.timer !== undefined) clearInterval(this.#backup.timer);
+    const backup: { path: string; timer?: TimerId } = { path };
+    if (interval > 0) {
+      let running = false;
+      backup.timer = setInterval(() => {
+        if (running) return;
+        running = true;
+        this.checkpoint()
+          .catch((error) => this.#log(`backup to ${path} failed: ${(error as Error).message}`))
+          .finally(() => running = false);
+      }, interval * 1000);
+    }
+    this.#backup = backup;
+  }
+
+  /** A snapshot to the backup path: a compaction when journaling, a plain save otherwise. */
+  checkpoint(): Promise<void> {
+    if (this.journal) return this.compact();
+    return this.#backup ? this.save(this.#backup.path) : Promise.resolve();
+  }
+
+  /**
+   * Recovers from the journal (snapshot already loaded), then keeps journaling.
+   *
+   * @throws {JournalCorruptError} for a bad record before the end, or a journal that does not continue the snapshot
+   */
+  async openJournal(options: RecoveryOptions): Promise<void> {
+    const policy: FsyncPolicy = options.fsync ?? "everysec";
+    if (!["always", "everysec", "no"].includes(policy)) {
+      throw new TypeError(`fsync must be "always", "everysec" or "no", not ${JSON.stringify(policy)}`);
+    }
+    this.#journalOptions = { path: options.path, fsync: policy, maxSize: options.maxSize ?? DEFAULT_JOURNAL_MAX_SIZE };
+    const { path } = options;
+    // The journal continues a snapshot: load it, unless the caller loaded one already.
+    if (!this.#didLoad && await runtime.exists(this.snapshotPath!)) await this.load(this.snapshotPath!);
+    const old = await this.#readJournal(`${path}.old`, options.repair);
+    const live = await this.#readJournal(path, options.repair);
+    let expected = this.#loaded;
+    let replayed = 0;
+    for (const journal of [old, live]) {
+      if (journal?.epoch === undefined || journal.epoch < expected.epoch) continue; // covered by the snapshot
+      if (journal.epoch > expected.epoch + 1) {
+        throw new JournalCorruptError(
+          `journal ${journal.path} (epoch ${journal.epoch}) does not continue the loaded snapshot (epoch ` +
+            `${this.#loaded.epoch}); load the snapshot it belongs to (--db), or move the journal away`,
+        );
+      }
+      const from = journal.epoch === expected.epoch ? expected.offset : 0;
+      replayed += this.#replay(journal.records, from);
+      expected = { epoch: journal.epoch, offset: Math.max(from, journal.validLength) };
+    }
+    if (replayed > 0) this.#log(`replayed ${replayed} changes from the journal`);
+    if (old === undefined && live?.epoch === expected.epoch && live.validLength >= expected.offset) {
+      this.journal = await Journal.resume(path, live.epoch, live.validLength, policy);
+      return;
+    }
+    // No journal to continue (first start, an interrupted compaction, a torn header): snapshot
+    // everything first, then start the journal that continues that snapshot.
+    const epoch = expected.epoch + 1;
+    await this.#write(this.snapshotPath!, { epoch, offset: JOURNAL_HEADER_SIZE });
+    this.journal = Journal.create(path, epoch, policy);
+    await this.journal.ready();
+    await runtime.remove(`${path}.old`);
+  }
+
+  async #readJournal(path: string, repair = false) {
+    if (!await runtime.exists(path)) return undefined;
+    const bytes = await runtime.readFile(path);
+    const parsed = parseJournal(bytes, path);
+    if (parsed.corruptAt !== undefined) {
+      if (!repair) {
+        throw new JournalCorruptError(
+          `journal ${path} has a bad record at byte ${parsed.corruptAt} of ${bytes.length}, before its end; ` +
+            `start with --repair-journal to cut it there (the original is copied aside first)`,
+        );
+      }
+      const aside = `${path}.corrupt-${Date.now()}`;
+      await runtime.copyFile(path, aside);
+      await runtime.truncate(path, parsed.corruptAt);
+      this.#log(
+        `repaired journal ${path}: cut at byte ${parsed.corruptAt}, dropping ${bytes.length - parsed.corruptAt} ` +
+          `bytes; the original is in ${aside}`,
+      );
+    } else if (parsed.validLength < bytes.length) {
+      this.#log(
+        `warning: journal ${path} ends with a torn record (a crash mid-write); dropped its ` +
+          `${bytes.length - parsed.validLength} bytes`,
+      );
+      if (parsed.epoch !== undefined) await runtime.truncate(path, parsed.validLength);
+    }
+    return { ...parsed, path };
+  }
+
+  #replay(records: { offset: number; payload: Uint8Array }[], from: number): number {
+    let count = 0;
+    for (const { offset, payload } of records) {
+      if (offset < Math.max(from, JOURNAL_HEADER_SIZE)) continue;
+      const [, op, table, ...args] = decode(payload) as unknown[];
+      try {
+        this.#store.apply(op, table, args);
+      } catch (error) {
+        this.#log(`warning: replaying ${String(op)} on ${String(table)} failed: ${(error as Error).message}`);
+      }
+      count++;
+    }
+    return count;
+  }
+
+  /**
+   * Writes a snapshot and starts a fresh journal, atomically. Never runs twice at once.
+   */
+  compact(): Promise<void> {
+    this.#compacting ??= this.#compact().finally(() => this.#compacting = undefined);
+    return this.#compacting;
+  }
+
+  async #compact(): Promise<void> {
+    const options = this.#journalOptions, old = this.journal;
+    if (!options || !old) return;
+    const { path } = options;
+    // From this synchronous step on, changes go to the new journal, which opens once the old
+    // one is flushed and moved aside. The snapshot then records where in the new one it stands.
+    const moved = old.close().then(() => runtime.rename(path, `${path}.old`));
+    this.journal = Journal.create(path, old.epoch + 1, options.fsync, moved);
+    await this.journal.ready();
+    await this.save(this.snapshotPath!);
+    await runtime.remove(`${path}.old`);
+    this.#log(`compacted: snapshot ${this.snapshotPath}, fresh journal of epoch ${this.journal.epoch}`);
+  }
+
+  /** Compacts if the journal grew past its limit; call after commits. */
+  maybeCompact(): void {
+    if (this.journal && this.#journalOptions && this.journal.size > this.#journalOptions.maxSize) {
+      this.compact().catch((error) => this.#log(`compaction failed: ${(error as Error).message}`));
+    }
+  }
+
+  /** Stops backups, waits for saves and compaction, and closes the journal (fsynced). */
+  async close(): Promise<void> {
+    if (this.#backup?.timer !== undefined) clearInterval(this.#backup.timer);
+    this.#backup = this.#backup && { path: this.#backup.path };
+    await this.#compacting?.catch(() => {});
+    await this.#saving;
+    await this.journal?.close();
+    this.journal = undefined;
+  }
+}
