@@ -133,6 +133,11 @@ class DenoAppendFile implements AppendFile {
     while (at < data.length) at += await this.#file.write(at === 0 ? data : data.subarray(at));
   }
 
+  writeSync(data: Uint8Array): void {
+    let at = 0;
+    while (at < data.length) at += this.#file.writeSync(at === 0 ? data : data.subarray(at));
+  }
+
   sync(): Promise<void> {
     return this.#file.syncData();
   }

@@ -45,6 +45,8 @@ export interface Listener {
 export interface AppendFile {
   /** Appends all of `data`. */
   write(data: Uint8Array): Promise<void>;
+  /** Appends all of `data` synchronously (one `write` to the page cache, no fsync). */
+  writeSync(data: Uint8Array): void;
   /** Flushes written data to stable storage (fdatasync). */
   sync(): Promise<void>;
   /** Closes the file; safe to call more than once. */

@@ -171,15 +171,30 @@ export class Journal {
   }
 
   /**
-   * Resolves once every change appended so far is written (and, with
-   * `always`, fsynced). Changes appended by other sessions in the same turn
-   * share the write and the fsync.
+   * Makes every change appended so far durable under the policy: with `no`
+   * and `everysec`, written to the OS at once (one synchronous write), so a
+   * crash of the process loses nothing; with `always`, also fsynced, and
+   * changes appended while an fsync is running share the next one (group
+   * commit).
    *
+   * @returns `undefined` when done already, or a promise to await before acknowledging
    * @throws {Error} the write or fsync failure; the journal refuses everything after one
    */
-  commit(): Promise<void> {
+  commit(): Promise<void> | undefined {
     if (this.#failure) return Promise.reject(this.#failure);
-    if (this.#written >= this.#appended) return Promise.resolve();
+    if (this.#written >= this.#appended) return undefined;
+    if (this.#policy !== "always" && this.#file !== undefined && this.#flushing === undefined) {
+      try {
+        this.#file.writeSync(concat(this.#pending));
+      } catch (error) {
+        this.#fail(error as Error);
+        return Promise.reject(this.#failure);
+      }
+      this.#pending = [];
+      this.#written = this.#appended;
+      this.#dirty = true;
+      return undefined;
+    }
     return new Promise((resolve, reject) => {
       this.#waiters.push({ upTo: this.#appended, resolve, reject });
       this.#flushing ??= this.#flush();
@@ -187,8 +202,6 @@ export class Journal {
   }
 
   async #flush(): Promise<void> {
-    // Let every session of this turn append before writing.
-    await new Promise((resolve) => setTimeout(resolve, 0));
     try {
       await this.#opening;
       while (this.#pending.length > 0 && !this.#failure) {
@@ -198,6 +211,7 @@ export class Journal {
         await this.#file!.write(concat(records));
         this.#dirty = true;
         if (this.#policy === "always") await this.#syncIfDirty();
+        if (this.#failure) break;
         this.#written = upTo;
         this.#waiters = this.#waiters.filter((waiter) => waiter.upTo > upTo || void waiter.resolve());
       }
@@ -227,7 +241,7 @@ export class Journal {
   /** Writes and fsyncs what is pending, then closes the file. */
   async close(): Promise<void> {
     clearInterval(this.#timer);
-    await this.commit().catch(() => {});
+    await this.commit()?.catch(() => {});
     await this.#flushing;
     this.#dirty = true;
     await this.#syncIfDirty();

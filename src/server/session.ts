@@ -62,7 +62,8 @@ export async function serveSession(channel: Channel, context: SessionContext): P
     if (journal) {
       const committing = journal;
       journal = undefined;
-      await committing.commit();
+      const durable = committing.commit();
+      if (durable) await durable;
       context.afterCommit();
     }
     for (const reply of ready) channel.send(reply);
