@@ -189,7 +189,12 @@ export class Channel {
     if (
       this.#writing !== undefined || this.#closed || this.#batch.count === 0
     ) return;
-    this.#writing = this.#writeAll().finally(() => this.#writing = undefined);
+    this.#writing = this.#writeAll().finally(() => {
+      this.#writing = undefined;
+      // A frame queued after #writeAll saw an empty batch, but before this
+      // callback ran, found #writing still set and scheduled nothing.
+      if (this.#batch.count > 0) this.#startWriting();
+    });
   }
 
   async #writeAll(): Promise<void> {
