@@ -20,5 +20,6 @@ export type { ConnectOptions } from "./src/client/connection.ts";
 export { Proxy } from "./src/client/proxy.ts";
 export { CyberDict, type DictInit, type Key, type Requester } from "./src/client/cyber_dict.ts";
 export { CyberList, type SortOptions } from "./src/client/cyber_list.ts";
-export type { TableInfo, TableKind } from "./src/protocol/messages.ts";
+export type { ServerInfo, TableInfo, TableKind } from "./src/protocol/messages.ts";
+export { VERSION } from "./src/version.ts";
 export * from "./src/errors.ts";

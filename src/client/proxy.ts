@@ -6,7 +6,7 @@
  * @module
  */
 import { ConnectionClosedError, ProxyClosedError } from "../errors.ts";
-import type { OpName, StoreOp, TableInfo } from "../protocol/messages.ts";
+import type { OpName, ServerInfo, StoreOp, TableInfo } from "../protocol/messages.ts";
 import type { Connection } from "./connection.ts";
 import { CyberDict, type DictInit, type Requester, toEntries } from "./cyber_dict.ts";
 import { CyberList } from "./cyber_list.ts";
@@ -191,6 +191,11 @@ export class Proxy implements Requester, AsyncDisposable {
   /** Every table, in creation order. */
   tables(): Promise<TableInfo[]> {
     return this.#store("tables", "") as Promise<TableInfo[]>;
+  }
+
+  /** The server's uptime, connections, requests, table sizes, memory, last snapshot and journal. */
+  info(): Promise<ServerInfo> {
+    return this.#store("info", "") as Promise<ServerInfo>;
   }
 }
 

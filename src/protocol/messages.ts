@@ -17,7 +17,7 @@ export const REPLY_OK = 0;
 export const REPLY_ERROR = 1;
 
 /** Ops on the store as a whole. */
-export type StoreOp = "tables" | "create" | "open" | "drop";
+export type StoreOp = "tables" | "create" | "open" | "drop" | "info";
 
 /** Ops on a CyberDict. */
 export type DictOp =
@@ -103,4 +103,24 @@ export interface ServerWelcome {
   proof?: Uint8Array;
   /** Set instead when the handshake failed: `[code, message]`. */
   error?: [string, string];
+}
+
+/** What `info` reports about a server: the facts an operator asks first. */
+export interface ServerInfo {
+  /** cyberdb version. */
+  version: string;
+  /** Seconds since the server started listening. */
+  uptime: number;
+  /** Connections: open now, accepted since start, refused (whitelist, cap). */
+  connections: { current: number; total: number; refused: number };
+  /** Requests served since start. */
+  requests: number;
+  /** Every table with its kind and number of entries or items, in creation order. */
+  tables: { name: string; type: TableKind; size: number }[];
+  /** Memory of the server process, in bytes. */
+  memory: { rss: number };
+  /** The last snapshot written, or `null` if none yet. */
+  lastSnapshot: { at: Date; path: string; ok: boolean; error?: string } | null;
+  /** The journal, or `null` when not journaling. */
+  journal: { path: string; size: number; epoch: number; fsync: string } | null;
 }

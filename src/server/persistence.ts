@@ -56,6 +56,13 @@ export class Persistence {
     this.#log = log;
   }
 
+  /** The journal's file, size, epoch and fsync policy, for `info`. */
+  journalInfo(): { path: string; size: number; epoch: number; fsync: string } | null {
+    if (!this.journal || !this.#journalOptions) return null;
+    const { path, fsync } = this.#journalOptions;
+    return { path, size: this.journal.size, epoch: this.journal.epoch, fsync };
+  }
+
   /** Where the journal stands now (what a snapshot taken now reflects). */
   #position(): JournalPosition {
     return this.journal ? { epoch: this.journal.epoch, offset: this.journal.size } : { ...this.#loaded };

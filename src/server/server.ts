@@ -11,6 +11,8 @@ import { encode } from "../protocol/codec.ts";
 import { DEFAULT_MAX_FRAME_SIZE } from "../protocol/frame.ts";
 import { type Conn, type Listener, runtime } from "../runtime/mod.ts";
 import type { JournalOptions } from "./journal.ts";
+import type { ServerInfo } from "../protocol/messages.ts";
+import { VERSION } from "../version.ts";
 import { Persistence } from "./persistence.ts";
 import { serveSession } from "./session.ts";
 import { Store } from "./store.ts";
@@ -92,6 +94,7 @@ export class Server {
   #whitelist: IpWhitelist | undefined;
   #persistence = new Persistence(this.#store, (message) => this.#writeLog(message));
   #stats = { requests: 0, connections: 0, refused: 0 };
+  #startedAt = 0;
 
   /** @param options logging */
   constructor(options: ServerOptions = {}) {
@@ -146,6 +149,7 @@ export class Server {
       throw error;
     }
     this.#listener = listener;
+    this.#startedAt = performance.now();
     const persistence = this.#persistence;
     const context = {
       store: this.#store,
@@ -156,6 +160,7 @@ export class Server {
       log: (message: string) => this.#writeLog(message),
       journal: () => persistence.journal,
       afterCommit: () => persistence.maybeCompact(),
+      info: () => this.info(),
     };
     this.#accepting = this.#acceptLoop(listener, (conn) => {
       const channel = new Channel(conn);
@@ -216,6 +221,33 @@ export class Server {
       if (conn === null) return;
       onConn(conn);
     }
+  }
+
+  /**
+   * The facts an operator asks first: uptime, connections, requests, table
+   * sizes, memory, the last snapshot and the journal. Clients get the same
+   * with `proxy.info()`.
+   *
+   * @example
+   * ```ts
+   * import { Server } from "../../mod.ts";
+   * const server = new Server();
+   * await server.start({ port: 0 });
+   * console.log(server.info().connections); // { current: 0, total: 0, refused: 0 }
+   * await server.close();
+   * ```
+   */
+  info(): ServerInfo {
+    return {
+      version: VERSION,
+      uptime: this.#listener ? (performance.now() - this.#startedAt) / 1000 : 0,
+      connections: { current: this.#channels.size, total: this.#stats.connections, refused: this.#stats.refused },
+      requests: this.#stats.requests,
+      tables: this.#store.sizes(),
+      memory: { rss: runtime.memoryUsage() },
+      lastSnapshot: this.#persistence.lastSnapshot ?? null,
+      journal: this.#persistence.journalInfo(),
+    };
   }
 
   /**

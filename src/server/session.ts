@@ -9,7 +9,7 @@ import { checkClientHello, NONCE_SIZE, randomBytes, type ServerAuth, serverHello
 import { BadRequestError, CyberDBError, type ErrorCode, FrameTooLargeError, TimeoutError } from "../errors.ts";
 import type { Channel } from "../protocol/channel.ts";
 import { decode, encode } from "../protocol/codec.ts";
-import { type ClientHello, REPLY_ERROR, REPLY_OK } from "../protocol/messages.ts";
+import { type ClientHello, REPLY_ERROR, REPLY_OK, type ServerInfo } from "../protocol/messages.ts";
 import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../crypto/record.ts";
 import type { Journal } from "./journal.ts";
 import { opWrites, type Store } from "./store.ts";
@@ -45,6 +45,8 @@ export interface SessionContext {
   journal(): Journal | undefined;
   /** Called after each journal commit (to compact a grown journal). */
   afterCommit(): void;
+  /** The server's `info`. */
+  info(): ServerInfo;
 }
 
 /**
@@ -163,7 +165,7 @@ function handleRequest(context: SessionContext, frame: Uint8Array): { reply: Uin
     }
     id = request[0];
     const [, op, table] = request;
-    const result = context.store.apply(op, table, request.slice(3));
+    const result = op === "info" ? context.info() : context.store.apply(op, table, request.slice(3));
     const reply = encode(result === undefined ? [id, REPLY_OK] : [id, REPLY_OK, result]);
     const journal = context.journal();
     if (journal && opWrites(op)) journal.append(frame);
