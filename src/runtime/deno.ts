@@ -164,6 +164,28 @@ async function syncDirectory(path: string): Promise<void> {
   }
 }
 
+async function* readLines(): AsyncIterable<string> {
+  const decoder = new TextDecoder();
+  let pending = "";
+  for await (const chunk of Deno.stdin.readable) {
+    pending += decoder.decode(chunk, { stream: true });
+    for (let end = pending.indexOf("\n"); end >= 0; end = pending.indexOf("\n")) {
+      yield pending.slice(0, end).replace(/\r$/, "");
+      pending = pending.slice(end + 1);
+    }
+  }
+  pending += decoder.decode();
+  if (pending !== "") yield pending;
+}
+
+const encoder = new TextEncoder();
+
+async function print(text: string): Promise<void> {
+  const data = encoder.encode(text);
+  let at = 0;
+  while (at < data.length) at += await Deno.stdout.write(data.subarray(at));
+}
+
 /** The Deno implementation of the runtime interface. */
 export const denoRuntime: Runtime = {
   name: "deno",
@@ -253,4 +275,7 @@ export const denoRuntime: Runtime = {
     if (typeof id === "number") Deno.unrefTimer(id);
     else (id as { unref?: () => void }).unref?.();
   },
+  readLines,
+  print,
+  stdinIsTerminal: () => Deno.stdin.isTerminal(),
 };

@@ -95,6 +95,12 @@ export interface Runtime {
   memoryUsage(): number;
   /** Lets the process exit even while this timer is pending. */
   unrefTimer(id: TimerId): void;
+  /** The lines of standard input, without their line endings, until it closes. */
+  readLines(): AsyncIterable<string>;
+  /** Writes `text` to standard output as it is (no newline added); resolves once written. */
+  print(text: string): Promise<void>;
+  /** Whether standard input is a terminal (a person typing) rather than a pipe or a file. */
+  stdinIsTerminal(): boolean;
 }
 
 /** The runtime this process runs on, picked once at start. */
