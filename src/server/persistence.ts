@@ -263,7 +263,14 @@ export class Persistence {
     this.#backup = this.#backup && { path: this.#backup.path };
     await this.#compacting?.catch(() => {});
     await this.#saving;
-    await this.journal?.close();
+    const journal = this.journal;
+    await journal?.close();
+    if (journal) {
+      // The tables in memory are exactly what the journal describes: a later start on it
+      // continues from its end instead of replaying it over tables that already hold it.
+      this.#loaded = { epoch: journal.epoch, offset: journal.size };
+      this.#didLoad = true;
+    }
     this.journal = undefined;
   }
 }
