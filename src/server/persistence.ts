@@ -237,9 +237,16 @@ export class Persistence {
   }
 
   async #compact(): Promise<void> {
-    const options = this.#journalOptions, old = this.journal;
-    if (!options || !old) return;
+    const options = this.#journalOptions;
+    if (!options || !this.journal) return;
     const { path } = options;
+    if (await runtime.exists(`${path}.old`)) {
+      // An earlier compaction failed before its snapshot: the snapshot on disk still needs
+      // `<journal>.old`, and renaming the journal over it would lose its changes. Cover it first.
+      await this.save(this.snapshotPath!);
+      await runtime.remove(`${path}.old`);
+    }
+    const old = this.journal;
     // From this synchronous step on, changes go to the new journal, which opens once the old
     // one is flushed and moved aside. The snapshot then records where in the new one it stands.
     const moved = old.close().then(() => runtime.rename(path, `${path}.old`));
