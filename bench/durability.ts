@@ -28,18 +28,34 @@ async function cyberdbWrites(fsync: string, total: number): Promise<number> {
   try {
     await using _server = await startProcess(
       Deno.execPath(),
-      ["run", "-A", `${ROOT}server.ts`, "--port", String(port), "--journal", `${dir}/j`, "--fsync", fsync],
+      [
+        "run",
+        "-A",
+        `${ROOT}server.ts`,
+        "--port",
+        String(port),
+        "--journal",
+        `${dir}/j`,
+        "--fsync",
+        fsync,
+      ],
       /listening/,
     );
     const client = await connect({ port });
     try {
-      const proxies = await Promise.all(Array.from({ length: CLIENTS }, () => client.getProxy().connect()));
+      const proxies = await Promise.all(
+        Array.from({ length: CLIENTS }, () => client.getProxy().connect()),
+      );
       await proxies[0].createCyberDict("bench");
-      const dicts = await Promise.all(proxies.map((p) => p.getCyberDict("bench")));
+      const dicts = await Promise.all(
+        proxies.map((p) => p.getCyberDict("bench")),
+      );
       let next = 0;
       const start = performance.now();
       await Promise.all(dicts.map(async (dict) => {
-        for (let i = next++; i < total; i = next++) await dict.set(key(i), "xxx");
+        for (let i = next++; i < total; i = next++) {
+          await dict.set(key(i), "xxx");
+        }
       }));
       const rate = total / ((performance.now() - start) / 1000);
       await Promise.all(proxies.map((p) => p.close()));
@@ -52,7 +68,10 @@ async function cyberdbWrites(fsync: string, total: number): Promise<number> {
   }
 }
 
-async function redisWrites(fsync: string, total: number): Promise<number | undefined> {
+async function redisWrites(
+  fsync: string,
+  total: number,
+): Promise<number | undefined> {
   if (!await have("redis-server")) return undefined;
   const dir = await Deno.makeTempDir({ prefix: "redis_bench_" });
   const port = freePort();
@@ -100,7 +119,9 @@ async function fill(port: number, password?: string): Promise<void> {
     const pending = [];
     for (let start = 0; start < ENTRIES; start += 10_000) {
       const entries: [string, string][] = [];
-      for (let i = start; i < Math.min(ENTRIES, start + 10_000); i++) entries.push([key(i), value(i)]);
+      for (let i = start; i < Math.min(ENTRIES, start + 10_000); i++) {
+        entries.push([key(i), value(i)]);
+      }
       pending.push(dict.update(entries));
       if (pending.length >= 8) await Promise.all(pending.splice(0));
     }
@@ -117,7 +138,17 @@ async function snapshotStall(): Promise<{ stall: number; median: number }> {
   try {
     await using server = await startProcess(
       Deno.execPath(),
-      ["run", "-A", `${ROOT}server.ts`, "--port", String(port), "--db", `${dir}/db.cdb`, "--backup-interval", "1"],
+      [
+        "run",
+        "-A",
+        `${ROOT}server.ts`,
+        "--port",
+        String(port),
+        "--db",
+        `${dir}/db.cdb`,
+        "--backup-interval",
+        "1",
+      ],
       /listening/,
     );
     await fill(port);
@@ -135,7 +166,6 @@ async function snapshotStall(): Promise<{ stall: number; median: number }> {
         last = now;
       }
       gaps.sort((a, b) => a - b);
-      const saves = await Deno.stat(`${dir}/db.cdb`).then(() => 1).catch(() => 0);
       void server;
       return { stall: gaps[gaps.length - 1], median: gaps[gaps.length >> 1] };
     } finally {
@@ -147,7 +177,9 @@ async function snapshotStall(): Promise<{ stall: number; median: number }> {
 }
 
 /** Save and load times for ENTRIES entries, in this process. */
-async function saveLoad(): Promise<{ save: number; load: number; bytes: number }> {
+async function saveLoad(): Promise<
+  { save: number; load: number; bytes: number }
+> {
   const dir = await Deno.makeTempDir({ prefix: "cyberdb_bench_" });
   const server = new Server();
   try {
@@ -167,21 +199,40 @@ async function saveLoad(): Promise<{ save: number; load: number; bytes: number }
   }
 }
 
-async function redisSaveLoad(): Promise<{ save: number; load: number; bytes: number } | undefined> {
+async function redisSaveLoad(): Promise<
+  { save: number; load: number; bytes: number } | undefined
+> {
   if (!await have("redis-server") || !await have("redis-cli")) return undefined;
   const dir = await Deno.makeTempDir({ prefix: "redis_bench_" });
   const args = (
     port: number,
-  ) => ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "no"];
+  ) => [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    dir,
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+  ];
   try {
     let port = freePort();
     let save: number;
     {
-      await using _server = await startProcess("redis-server", args(port), /Ready to accept connections/);
+      await using _server = await startProcess(
+        "redis-server",
+        args(port),
+        /Ready to accept connections/,
+      );
       const lines: string[] = [];
       for (let i = 0; i < ENTRIES; i++) {
         const k = key(i), v = value(i);
-        lines.push(`*4\r\n$4\r\nHSET\r\n$3\r\nbig\r\n$${k.length}\r\n${k}\r\n$${v.length}\r\n${v}\r\n`);
+        lines.push(
+          `*4\r\n$4\r\nHSET\r\n$3\r\nbig\r\n$${k.length}\r\n${k}\r\n$${v.length}\r\n${v}\r\n`,
+        );
       }
       const child = new Deno.Command("redis-cli", {
         args: ["-p", String(port), "--pipe"],
@@ -199,7 +250,11 @@ async function redisSaveLoad(): Promise<{ save: number; load: number; bytes: num
     }
     port = freePort();
     const start = performance.now();
-    await using _again = await startProcess("redis-server", args(port), /Ready to accept connections/);
+    await using _again = await startProcess(
+      "redis-server",
+      args(port),
+      /Ready to accept connections/,
+    );
     const load = performance.now() - start;
     return { save, load, bytes: (await Deno.stat(`${dir}/dump.rdb`)).size };
   } finally {
@@ -208,13 +263,20 @@ async function redisSaveLoad(): Promise<{ save: number; load: number; bytes: num
 }
 
 const fmt = (n: number | undefined, unit = "") =>
-  (n === undefined ? "n/a" : `${Math.round(n).toLocaleString("en-US")}${unit}`).padStart(12);
+  (n === undefined ? "n/a" : `${Math.round(n).toLocaleString("en-US")}${unit}`)
+    .padStart(12);
 console.log(
   `durability benchmark (deno ${Deno.version.deno}, ${CLIENTS} clients, ${ENTRIES.toLocaleString()} entries)`,
 );
-console.log(`\nwrites/s with ${CLIENTS} clients     cyberdb       redis   cyberdb/redis`);
+console.log(
+  `\nwrites/s with ${CLIENTS} clients     cyberdb       redis   cyberdb/redis`,
+);
 for (
-  const [ours, theirs, total] of [["no", "no", 200_000], ["everysec", "everysec", 200_000], [
+  const [ours, theirs, total] of [["no", "no", 200_000], [
+    "everysec",
+    "everysec",
+    200_000,
+  ], [
     "always",
     "always",
     50_000,
@@ -222,18 +284,28 @@ for (
 ) {
   const a = await cyberdbWrites(ours, total);
   const b = await redisWrites(theirs, total);
-  console.log(`fsync ${ours.padEnd(24)}${fmt(a)}${fmt(b)}${(b ? (a / b).toFixed(2) + "x" : "-").padStart(16)}`);
+  console.log(
+    `fsync ${ours.padEnd(24)}${fmt(a)}${fmt(b)}${
+      (b ? (a / b).toFixed(2) + "x" : "-").padStart(16)
+    }`,
+  );
 }
 const stall = await snapshotStall();
 console.log(
   `\nwhile snapshotting ${ENTRIES.toLocaleString()} entries every second: longest pause between replies ` +
-    `${stall.stall.toFixed(1)} ms (median round trip ${stall.median.toFixed(3)} ms)`,
+    `${stall.stall.toFixed(1)} ms (median round trip ${
+      stall.median.toFixed(3)
+    } ms)`,
 );
 const ours = await saveLoad();
 const theirs = await redisSaveLoad();
-console.log(`\n${ENTRIES.toLocaleString()} entries            cyberdb       redis`);
+console.log(
+  `\n${ENTRIES.toLocaleString()} entries            cyberdb       redis`,
+);
 console.log(`save (ms)             ${fmt(ours.save)}${fmt(theirs?.save)}`);
 console.log(
-  `load (ms)             ${fmt(ours.load)}${fmt(theirs?.load)}   (redis: process start to ready, with the RDB load)`,
+  `load (ms)             ${fmt(ours.load)}${
+    fmt(theirs?.load)
+  }   (redis: process start to ready, with the RDB load)`,
 );
 console.log(`file size (bytes)     ${fmt(ours.bytes)}${fmt(theirs?.bytes)}`);

@@ -1,0 +1,339 @@
+/**
+ * cyberdb beside Redis + ioredis on this machine, in one run: both servers
+ * as separate processes on loopback, each workload run from a separate
+ * client process (cyberdb's client; ioredis under Node), alternating
+ * cyberdb, Redis, cyberdb, Redis … over several rounds. Prints, per
+ * workload, the median ops/s of each and the ratio, as a table and as JSON
+ * in bench/results/latest.json.
+ *
+ * ```sh
+ * npx -y deno@2 task bench:compare                    # cyberdb under Deno
+ * npx -y deno@2 task bench:compare --runtime node     # cyberdb's npm build under Node
+ * npx -y deno@2 task bench:compare --rounds 7 --only get50,setPipelined
+ * ```
+ *
+ * Needs `redis-server` and `redis-cli` (Debian: redis-server, redis-tools); installs
+ * ioredis into bench/.clients (git-ignored) with npm on first use.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { connect } from "../mod.ts";
+import {
+  type Child,
+  freePort,
+  have,
+  ROOT,
+  run,
+  startProcess,
+} from "./_processes.ts";
+
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: {
+    runtime: { type: "string", default: "deno" },
+    rounds: { type: "string", default: "5" },
+    only: { type: "string" },
+    entries: { type: "string", default: "1000000" },
+  },
+});
+const RUNTIME = flags.runtime === "node" ? "node" : "deno";
+const ROUNDS = Math.max(1, Number(flags.rounds));
+const ENTRIES = Number(flags.entries);
+const PASSWORD = "bench-password";
+
+const WORKLOADS = [
+  { id: "getSequential", name: "1. get, sequential, 1 client" },
+  { id: "setSequential", name: "2. set, sequential, 1 client" },
+  { id: "get50", name: "3. get, 50 clients" },
+  { id: "setPipelined", name: "4. set, 100 in flight, 1 connection" },
+  { id: "pushPop50", name: "5. list push+pop, 50 clients" },
+  { id: "set1k50", name: "6. set 1 KiB values, 50 clients" },
+] as const;
+const ENCRYPTED = ["get50", "setPipelined"] as const;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function npmBuild(): Promise<{ entry: string; bin: string }> {
+  const manifest = JSON.parse(
+    await Deno.readTextFile(`${ROOT}npm/package.json`).catch(() => {
+      throw new Error("no npm build: run `npx -y deno@2 task build:npm` first");
+    }),
+  );
+  const dot = manifest.exports["."];
+  const entry = typeof dot === "string"
+    ? dot
+    : dot.import?.default ?? dot.import ?? dot.default;
+  const bin = typeof manifest.bin === "string"
+    ? manifest.bin
+    : manifest.bin["cyberdb-server"];
+  return {
+    entry: `${ROOT}npm/${entry.replace(/^\.\//, "")}`,
+    bin: `${ROOT}npm/${bin.replace(/^\.\//, "")}`,
+  };
+}
+
+const CLIENTS_DIR = `${ROOT}bench/.clients`;
+
+/** Installs ioredis (git-ignored) on first use and returns the path of its entry module. */
+async function ioredisEntry(): Promise<string> {
+  const manifest = `${CLIENTS_DIR}/node_modules/ioredis/package.json`;
+  try {
+    await Deno.stat(manifest);
+  } catch {
+    await run("npm", ["install", "--prefix", CLIENTS_DIR, "--no-audit", "--no-fund", "--silent", "ioredis@^6"]);
+  }
+  const { main } = JSON.parse(await Deno.readTextFile(manifest));
+  return `${CLIENTS_DIR}/node_modules/ioredis/${main ?? "index.js"}`;
+}
+
+async function startCyberdb(
+  encrypt: boolean,
+): Promise<{ port: number; child: Child }> {
+  const port = freePort();
+  const flagsFor = [
+    "--port",
+    String(port),
+    "--password",
+    PASSWORD,
+    ...(encrypt ? ["--encrypt"] : []),
+  ];
+  const child = RUNTIME === "node"
+    ? await startProcess(
+      "node",
+      [(await npmBuild()).bin, ...flagsFor],
+      /listening/,
+    )
+    : await startProcess(Deno.execPath(), [
+      "run",
+      "-A",
+      `${ROOT}server.ts`,
+      ...flagsFor,
+    ], /listening/);
+  return { port, child };
+}
+
+async function startRedis(): Promise<{ port: number; child: Child }> {
+  const port = freePort();
+  const child = await startProcess(
+    "redis-server",
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+    ],
+    /Ready to accept connections/,
+  );
+  return { port, child };
+}
+
+async function runWorkload(
+  system: "cyberdb" | "redis",
+  id: string,
+  port: number,
+  encrypt = false,
+): Promise<number> {
+  const script = `${ROOT}bench/_workloads.mjs`;
+  const module = system === "redis"
+    ? await ioredisEntry()
+    : RUNTIME === "node"
+    ? (await npmBuild()).entry
+    : `${ROOT}mod.ts`;
+  const extra = encrypt ? ["encrypt"] : [];
+  const out = system === "redis" || RUNTIME === "node"
+    ? await run("node", [script, system, id, String(port), module, ...extra])
+    : await run(Deno.execPath(), [
+      "run",
+      "-A",
+      script,
+      system,
+      id,
+      String(port),
+      module,
+      ...extra,
+    ]);
+  const { ops, seconds } = JSON.parse(out.trim().split("\n").pop()!);
+  return ops / seconds;
+}
+
+function rssOf(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(status.match(/VmRSS:\s+(\d+) kB/)![1]) * 1024;
+}
+
+const key = (i: number) => `key:${String(i).padStart(12, "0")}`; // 16 bytes
+const value = (i: number) => `value:${String(i).padStart(26, "0")}`; // 32 bytes
+
+async function memory(): Promise<{ cyberdb: number; redis: number }> {
+  const ours = await startCyberdb(false);
+  const theirs = await startRedis();
+  try {
+    const client = await connect({ port: ours.port, password: PASSWORD });
+    try {
+      await using proxy = await client.getProxy().connect();
+      const dict = await proxy.createCyberDict("big");
+      const pending: Promise<void>[] = [];
+      for (let start = 0; start < ENTRIES; start += 10_000) {
+        const entries: [string, string][] = [];
+        for (let i = start; i < Math.min(ENTRIES, start + 10_000); i++) {
+          entries.push([key(i), value(i)]);
+        }
+        pending.push(dict.update(entries));
+        if (pending.length >= 8) await Promise.all(pending.splice(0));
+      }
+      await Promise.all(pending);
+    } finally {
+      await client.close();
+    }
+    const lines: string[] = [];
+    for (let i = 0; i < ENTRIES; i++) {
+      const k = key(i), v = value(i);
+      lines.push(
+        `*4\r\n$4\r\nHSET\r\n$3\r\nbig\r\n$${k.length}\r\n${k}\r\n$${v.length}\r\n${v}\r\n`,
+      );
+    }
+    const pipe = new Deno.Command("redis-cli", {
+      args: ["-p", String(theirs.port), "--pipe"],
+      stdin: "piped",
+      stdout: "null",
+    }).spawn();
+    const writer = pipe.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(lines.join("")));
+    await writer.close();
+    await pipe.status;
+    await new Promise((resolve) => setTimeout(resolve, 2000)); // let both settle (GC, allocator)
+    return {
+      cyberdb: rssOf(ours.child.process.pid),
+      redis: rssOf(theirs.child.process.pid),
+    };
+  } finally {
+    await ours.child[Symbol.asyncDispose]();
+    await theirs.child[Symbol.asyncDispose]();
+  }
+}
+
+if (!await have("redis-server") || !await have("redis-cli")) {
+  console.error(
+    "needs redis-server and redis-cli: apt-get install redis-server redis-tools",
+  );
+  Deno.exit(1);
+}
+await ioredisEntry();
+const only = flags.only?.split(",");
+const selected = WORKLOADS.filter((w) => !only || only.includes(w.id));
+const results: Record<string, unknown> = {};
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US").padStart(11);
+
+console.log(
+  `cyberdb (${RUNTIME}) vs Redis + ioredis (node), median of ${ROUNDS} alternating rounds, ops/s`,
+);
+console.log(
+  `${"workload".padEnd(38)}${"cyberdb".padStart(11)}${"redis".padStart(11)}${
+    "ratio".padStart(8)
+  }`,
+);
+{
+  const ours = await startCyberdb(false);
+  const theirs = await startRedis();
+  try {
+    for (const w of selected) {
+      const a: number[] = [], b: number[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        a.push(await runWorkload("cyberdb", w.id, ours.port));
+        b.push(await runWorkload("redis", w.id, theirs.port));
+      }
+      const ratio = median(a) / median(b);
+      results[w.id] = {
+        name: w.name,
+        cyberdb: median(a),
+        redis: median(b),
+        ratio,
+        rounds: { cyberdb: a, redis: b },
+      };
+      console.log(
+        `${w.name.padEnd(38)}${fmt(median(a))}${fmt(median(b))}${
+          ratio.toFixed(2).padStart(7)
+        }x`,
+      );
+    }
+  } finally {
+    await ours.child[Symbol.asyncDispose]();
+    await theirs.child[Symbol.asyncDispose]();
+  }
+}
+const encryptedSelected = ENCRYPTED.filter((id) =>
+  !only || only.includes(id) || only.includes("encrypted")
+);
+if (encryptedSelected.length > 0) {
+  console.log(
+    `\n7. encrypted (Redis has no equivalent: ratio to our plain figure, alternating plain/encrypted)`,
+  );
+  const plain = await startCyberdb(false);
+  const secret = await startCyberdb(true);
+  try {
+    for (const id of encryptedSelected) {
+      const p: number[] = [], e: number[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        p.push(await runWorkload("cyberdb", id, plain.port));
+        e.push(await runWorkload("cyberdb", id, secret.port, true));
+      }
+      const ratio = median(e) / median(p);
+      const name = WORKLOADS.find((w) => w.id === id)!.name.slice(3);
+      results[`encrypted_${id}`] = {
+        name,
+        plain: median(p),
+        encrypted: median(e),
+        ratio,
+        rounds: { plain: p, encrypted: e },
+      };
+      console.log(
+        `${("7. " + name + ", encrypted").padEnd(38)}${fmt(median(e))}${
+          fmt(median(p))
+        }${ratio.toFixed(2).padStart(7)}x  (encrypted, plain)`,
+      );
+    }
+  } finally {
+    await plain.child[Symbol.asyncDispose]();
+    await secret.child[Symbol.asyncDispose]();
+  }
+}
+if (!only || only.includes("memory")) {
+  const rss = await memory();
+  const ratio = rss.cyberdb / rss.redis;
+  results.memory = {
+    entries: ENTRIES,
+    cyberdbRss: rss.cyberdb,
+    redisRss: rss.redis,
+    ratio,
+  };
+  console.log(
+    `\n8. memory, ${ENTRIES.toLocaleString()} entries (16 B keys, 32 B values): server RSS cyberdb ` +
+      `${(rss.cyberdb / 2 ** 20).toFixed(0)} MiB, Redis ${
+        (rss.redis / 2 ** 20).toFixed(0)
+      } MiB, ratio ${ratio.toFixed(2)}x`,
+  );
+}
+await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
+await Deno.writeTextFile(
+  `${ROOT}bench/results/latest.json`,
+  JSON.stringify(
+    {
+      runtime: RUNTIME,
+      rounds: ROUNDS,
+      date: new Date().toISOString(),
+      results,
+    },
+    null,
+    2,
+  ) + "\n",
+);
+console.log(`\nJSON: bench/results/latest.json`);
