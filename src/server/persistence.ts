@@ -86,13 +86,18 @@ export class Persistence {
       throw new SnapshotCorruptError(`cannot read snapshot ${path}: ${(error as Error).message}`, { cause: error });
     }
     const { store, position } = decodeSnapshot(bytes, path);
+    // A compaction under way snapshots the tables at some point: let it finish before they change.
+    for (let i = 0; i < 100 && this.#compacting; i++) await this.#compacting.catch(() => {});
     this.#store.tables.clear();
     for (const [name, table] of store.tables) this.#store.tables.set(name, table);
     this.#loaded = position;
     this.#didLoad = true;
     this.#log(`loaded ${store.tables.size} tables from ${path}`);
     // The journal no longer describes these tables: start a fresh one from them.
-    if (this.journal) await this.compact();
+    if (this.journal) {
+      this.#compacting = this.#compact(true).finally(() => this.#compacting = undefined);
+      await this.#compacting;
+    }
   }
 
   /** Writes an atomic snapshot of the tables as they are at the call. Saves never overlap. */
@@ -236,23 +241,30 @@ export class Persistence {
     return this.#compacting;
   }
 
-  async #compact(): Promise<void> {
+  /**
+   * @param afterLoad the tables were just replaced (`load`): neither the snapshot nor the journal on
+   *   disk lead to them, so the snapshot is taken at the switch (the start of the new journal) and the
+   *   new journal opens, so changes to the new tables are acknowledged, only once it is written
+   */
+  async #compact(afterLoad = false): Promise<void> {
     const options = this.#journalOptions;
     if (!options || !this.journal) return;
     const { path } = options;
-    if (await runtime.exists(`${path}.old`)) {
+    if (!afterLoad && await runtime.exists(`${path}.old`)) {
       // An earlier compaction failed before its snapshot: the snapshot on disk still needs
       // `<journal>.old`, and renaming the journal over it would lose its changes. Cover it first.
       await this.save(this.snapshotPath!);
       await runtime.remove(`${path}.old`);
     }
     const old = this.journal;
+    const epoch = old.epoch + 1;
     // From this synchronous step on, changes go to the new journal, which opens once the old
     // one is flushed and moved aside. The snapshot then records where in the new one it stands.
-    const moved = old.close().then(() => runtime.rename(path, `${path}.old`));
-    this.journal = Journal.create(path, old.epoch + 1, options.fsync, moved);
+    const saved = afterLoad ? this.#write(this.snapshotPath!, { epoch, offset: JOURNAL_HEADER_SIZE }) : undefined;
+    const moved = Promise.all([old.close(), saved]).then(() => runtime.rename(path, `${path}.old`));
+    this.journal = Journal.create(path, epoch, options.fsync, moved);
     await this.journal.ready();
-    await this.save(this.snapshotPath!);
+    await (saved ?? this.save(this.snapshotPath!));
     await runtime.remove(`${path}.old`);
     this.#log(`compacted: snapshot ${this.snapshotPath}, fresh journal of epoch ${this.journal.epoch}`);
   }
