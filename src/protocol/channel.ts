@@ -14,6 +14,9 @@ import { DEFAULT_MAX_FRAME_SIZE, encodeFrame, FRAME_HEADER_SIZE, FrameBatch, Fra
 /** Most frame bytes sealed into one encrypted record (a single larger frame gets a record of its own). */
 const RECORD_TARGET = 1024 * 1024;
 
+/** Records being sealed at once while earlier ones are written. */
+const MAX_SEALS_IN_FLIGHT = 4;
+
 /** A framed channel over a connection. */
 export class Channel {
   /** The connection underneath. */
@@ -126,8 +129,8 @@ export class Channel {
    * @throws {ConnectionClosedError} for a record that fails to authenticate
    */
   async #fill(): Promise<boolean> {
-    const records = this.#records;
-    if (records === undefined || this.#opener === undefined) {
+    const records = this.#records, opener = this.#opener;
+    if (records === undefined || opener === undefined) {
       const chunk = await this.conn.read();
       if (chunk === null) return false;
       this.#decoder.push(chunk);
@@ -140,7 +143,14 @@ export class Channel {
       records.push(chunk);
       record = records.next();
     }
-    this.#decoder.push(await this.#opener.open(record.slice()));
+    // Open every record already here at once (each call takes its nonce in order), then use them in order.
+    const opening: Promise<Uint8Array>[] = [];
+    for (; record !== undefined; record = records.next()) {
+      const plaintext = opener.open(record.slice());
+      plaintext.catch(() => {}); // observed below; the ones after a failure are dropped with the connection
+      opening.push(plaintext);
+    }
+    for (const plaintext of opening) this.#decoder.push(await plaintext);
     return true;
   }
 
@@ -199,19 +209,30 @@ export class Channel {
 
   async #writeAll(): Promise<void> {
     try {
-      while (this.#batch.count > 0 && !this.#closed) {
-        if (this.#sealer === undefined) {
-          await this.conn.write(this.#batch.take());
-        } else {
-          await this.conn.write(encodeFrame(await this.#sealer.seal(this.#batch.take(RECORD_TARGET))));
+      const sealer = this.#sealer;
+      if (sealer === undefined) {
+        while (this.#batch.count > 0 && !this.#closed) await this.conn.write(this.#batch.take());
+        return;
+      }
+      // Seal the next batches while the previous record is being written; each seal takes its
+      // nonce when called, so records leave in nonce order.
+      const sealing: Promise<Uint8Array<ArrayBuffer>>[] = [];
+      const sealQueued = () => {
+        while (this.#batch.count > 0 && sealing.length < MAX_SEALS_IN_FLIGHT) {
+          const record = sealer.seal(this.#batch.take(RECORD_TARGET));
+          record.catch(() => {}); // observed below, unless the connection closes first
+          sealing.push(record);
         }
+      };
+      sealQueued();
+      while (sealing.length > 0 && !this.#closed) {
+        const record = encodeFrame(await sealing.shift()!);
+        sealQueued();
+        await this.conn.write(record);
+        sealQueued();
       }
     } catch (error) {
-      this.close(
-        new ConnectionClosedError(`write failed: ${(error as Error).message}`, {
-          cause: error,
-        }),
-      );
+      this.close(new ConnectionClosedError(`write failed: ${(error as Error).message}`, { cause: error }));
     }
   }
 }
