@@ -49,13 +49,13 @@ export interface ParsedJournal {
   records: { offset: number; payload: Uint8Array }[];
   /** Bytes up to the end of the last good record. */
   validLength: number;
-  /** Offset of a bad record followed by more data, if any (corruption, not a torn write). */
+  /** Offset of a bad record followed by a good one, if any (corruption, not a torn write). */
   corruptAt?: number;
 }
 
 /**
- * Reads a journal file's records. A torn last record is left out
- * (`validLength` stops before it); a bad record in the middle sets `corruptAt`.
+ * Reads a journal file's records. A torn end (a bad record that no good one follows) is left out
+ * (`validLength` stops before it); a bad record with a good one after it sets `corruptAt`.
  *
  * @throws {JournalCorruptError} when the file is not a cyberdb journal
  */
@@ -74,17 +74,50 @@ export function parseJournal(bytes: Uint8Array, path: string): ParsedJournal {
   const records: ParsedJournal["records"] = [];
   let at = JOURNAL_HEADER_SIZE;
   while (at < bytes.length) {
-    const end = at + RECORD_HEADER_SIZE + (at + 4 <= bytes.length ? view.getUint32(at) : 0);
-    if (at + RECORD_HEADER_SIZE > bytes.length || end > bytes.length) break; // torn: runs past the end
-    const payload = bytes.subarray(at + RECORD_HEADER_SIZE, end);
-    if (crc32(payload) !== view.getUint32(at + 4)) {
-      if (end < bytes.length) return { epoch, records, validLength: at, corruptAt: at };
-      break; // the last record, half written
+    if (!isRecord(bytes, view, at)) {
+      // The torn end of the last write (cut short, or zeros where a crash lost the data), unless a
+      // good record follows: then this one is damage, and dropping it would drop those too.
+      if (recordAfter(bytes, view, at)) return { epoch, records, validLength: at, corruptAt: at };
+      break;
     }
-    records.push({ offset: at, payload });
+    const end = at + RECORD_HEADER_SIZE + view.getUint32(at);
+    records.push({ offset: at, payload: bytes.subarray(at + RECORD_HEADER_SIZE, end) });
     at = end;
   }
   return { epoch, records, validLength: at };
+}
+
+/**
+ * Whether a whole, intact record starts at `at`: it fits in the file, is not empty (a request
+ * frame never is; eight zero bytes would pass the CRC) and matches its CRC.
+ */
+function isRecord(bytes: Uint8Array, view: DataView, at: number): boolean {
+  if (at + RECORD_HEADER_SIZE > bytes.length) return false;
+  const length = view.getUint32(at);
+  if (length === 0 || at + RECORD_HEADER_SIZE + length > bytes.length) return false;
+  return crc32(bytes.subarray(at + RECORD_HEADER_SIZE, at + RECORD_HEADER_SIZE + length)) === view.getUint32(at + 4);
+}
+
+/** CRC work allowed when looking for a good record after a bad one; past it, assume there is one. */
+const SCAN_BUDGET = 256 * 1024 * 1024;
+
+/**
+ * Whether a good record starts anywhere after the bad one at `bad`. Candidates are positions whose
+ * length fits in the file and whose payload starts like a request (a MessagePack array of 3 or more).
+ * When the search would cost more than {@link SCAN_BUDGET} bytes of CRC, answers `true`: refusing
+ * to start (until `--repair-journal`) is safer than dropping what may be good records.
+ */
+function recordAfter(bytes: Uint8Array, view: DataView, bad: number): boolean {
+  let budget = SCAN_BUDGET;
+  for (let at = bad + 1; at + RECORD_HEADER_SIZE < bytes.length; at++) {
+    const length = view.getUint32(at);
+    if (length === 0 || at + RECORD_HEADER_SIZE + length > bytes.length) continue;
+    const first = bytes[at + RECORD_HEADER_SIZE];
+    if (!((first >= 0x93 && first <= 0x9f) || first === 0xdc || first === 0xdd)) continue;
+    if ((budget -= length) < 0) return true;
+    if (isRecord(bytes, view, at)) return true;
+  }
+  return false;
 }
 
 /** The header of a new journal file. */
