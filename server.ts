@@ -30,7 +30,7 @@ export {
 } from "./src/server/server.ts";
 
 /** The `--help` text. */
-export const USAGE = `Usage: deno run -A server.ts [options]
+export const USAGE = `Usage: ${runtime.name === "node" ? "cyberdb-server" : "deno run -A server.ts"} [options]
 
 Serves cyberdb tables over TCP. With no options: 127.0.0.1:9980, no password
 (so loopback only), no persistence.
@@ -169,6 +169,5 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
-}
+// No top-level await: under Node, `require("cyberdb/server")` loads this module synchronously.
+if (runtime.isMain(import.meta.url)) main(runtime.args()).then((code) => runtime.exit(code));

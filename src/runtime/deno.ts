@@ -191,21 +191,19 @@ export const denoRuntime: Runtime = {
   name: "deno",
   listen(addr) {
     try {
-      return new DenoListener(
-        Deno.listen({
-          hostname: addr.hostname,
-          port: addr.port,
-          transport: "tcp",
-        }),
+      return Promise.resolve(
+        new DenoListener(Deno.listen({ hostname: addr.hostname, port: addr.port, transport: "tcp" })),
       );
     } catch (error) {
       if (error instanceof Deno.errors.AddrInUse) {
-        throw new Error(
-          `${addr.hostname}:${addr.port} is already in use; stop the other server or pick another port (0 = any free port)`,
-          { cause: error },
+        return Promise.reject(
+          new Error(
+            `${addr.hostname}:${addr.port} is already in use; stop the other server or pick another port (0 = any free port)`,
+            { cause: error },
+          ),
         );
       }
-      throw error;
+      return Promise.reject(error);
     }
   },
   async connect(addr) {
@@ -278,4 +276,7 @@ export const denoRuntime: Runtime = {
   readLines,
   print,
   stdinIsTerminal: () => Deno.stdin.isTerminal(),
+  args: () => [...Deno.args],
+  exit: (code) => Deno.exit(code),
+  isMain: (moduleUrl) => Deno.mainModule === moduleUrl,
 };

@@ -1,11 +1,13 @@
 /**
  * The runtime interface: the only door to sockets, files, signals and the
- * environment. `deno.ts` implements it over `Deno.*`; everything else in
- * cyberdb is plain TypeScript over Web APIs and calls {@link runtime}.
+ * environment. `deno.ts` implements it over `Deno.*`, `node.ts` over
+ * `node:net` and `node:fs`; everything else in cyberdb is plain TypeScript
+ * over Web APIs and calls {@link runtime}.
  *
  * @module
  */
 import { denoRuntime } from "./deno.ts";
+import { nodeRuntime } from "./node.ts";
 
 /** A network address. */
 export interface Addr {
@@ -61,11 +63,11 @@ export interface Runtime {
   /** Which runtime this is. */
   readonly name: "deno" | "node";
   /**
-   * Binds a listening socket.
+   * Binds a listening socket; resolves once it is bound.
    *
    * @throws {Error} with a message saying the address is in use, when it is
    */
-  listen(addr: Addr): Listener;
+  listen(addr: Addr): Promise<Listener>;
   /** Opens a TCP connection with Nagle's algorithm off. */
   connect(addr: Addr): Promise<Conn>;
   /** Reads a whole file. */
@@ -101,7 +103,13 @@ export interface Runtime {
   print(text: string): Promise<void>;
   /** Whether standard input is a terminal (a person typing) rather than a pipe or a file. */
   stdinIsTerminal(): boolean;
+  /** The command-line arguments after the script. */
+  args(): string[];
+  /** Ends the process with this exit code. */
+  exit(code: number): never;
+  /** Whether the module at `moduleUrl` (its `import.meta.url`) is the script the process was started with. */
+  isMain(moduleUrl: string): boolean;
 }
 
-/** The runtime this process runs on, picked once at start. */
-export const runtime: Runtime = denoRuntime;
+/** The runtime this process runs on, picked once at start: Deno when `Deno` is there, else Node. */
+export const runtime: Runtime = "Deno" in globalThis ? denoRuntime : nodeRuntime;

@@ -143,7 +143,7 @@ export class Server {
     if (options.journal) await this.#persistence.openJournal(options.journal);
     let listener: Listener;
     try {
-      listener = runtime.listen({ hostname, port });
+      listener = await runtime.listen({ hostname, port });
     } catch (error) {
       await this.#persistence.close();
       throw error;
