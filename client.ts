@@ -1,6 +1,11 @@
 /**
  * The client side of cyberdb only: `connect()`, the proxy and the table
- * handles, without any server code.
+ * handles, without any server code. Run as a script, it is the shell:
+ *
+ * ```sh
+ * deno run -A client.ts --port 9980 --password 123456                     # a prompt
+ * deno run -A client.ts --port 9980 --password 123456 get centre content  # one command, for scripts
+ * ```
  *
  * @example
  * ```ts
@@ -15,6 +20,8 @@
  *
  * @module
  */
+import { runtime } from "./src/runtime/mod.ts";
+
 export { Client, connect } from "./src/client/client.ts";
 export type { ConnectOptions } from "./src/client/connection.ts";
 export { Proxy } from "./src/client/proxy.ts";
@@ -23,3 +30,9 @@ export { CyberList, type SortOptions } from "./src/client/cyber_list.ts";
 export type { ServerInfo, TableInfo, TableKind } from "./src/protocol/messages.ts";
 export { VERSION } from "./src/version.ts";
 export * from "./src/errors.ts";
+
+// The shell is loaded only when client.ts is the script run, so importing the client stays light.
+// No top-level await: under Node, `require("cyberdb/client")` loads this module synchronously.
+if (runtime.isMain(import.meta.url)) {
+  import("./src/client/cli.ts").then(({ main }) => main(runtime.args())).then((code) => runtime.exit(code));
+}

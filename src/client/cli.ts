@@ -1,0 +1,166 @@
+/**
+ * The `client.ts` command: an interactive shell on a cyberdb server, or one
+ * command run for a script. Reads and prints through the runtime interface.
+ *
+ * ```sh
+ * deno run -A client.ts --port 9980 --password 123456                     # a prompt
+ * deno run -A client.ts --port 9980 --password 123456 get centre content  # one command
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { CyberDBError } from "../errors.ts";
+import { runtime } from "../runtime/mod.ts";
+import { VERSION } from "../version.ts";
+import { type Client, connect } from "./client.ts";
+import type { ConnectOptions } from "./connection.ts";
+import { type Command, HELP, parseLine, parseWords, runCommand, UsageError } from "./shell.ts";
+
+/** The `--help` text. */
+export const USAGE = `Usage: deno run -A client.ts [options] [command ...]
+
+Opens a prompt on a cyberdb server; with a command, runs just that command,
+prints the result and exits (0 on success, 1 with the error code on stderr
+for a failed request, 2 for a bad command line).
+
+Options (before the command):
+  --hostname <host>   server address (default 127.0.0.1)
+  --port <port>       server port (default 9980)
+  --password <pw>     the server's password (default: the CYBERDB_PASSWORD environment variable)
+  --encrypt           require an encrypted connection
+  -h, --help          show this help
+  --                  end of options: what follows is the command even if it starts with -
+
+Examples:
+  deno run -A client.ts --port 9980 --password 123456
+  deno run -A client.ts --password 123456 get centre content
+  deno run -A client.ts --password 123456 -- set log 0 -1
+
+${HELP}
+`;
+
+const STRING_FLAGS = new Set(["--hostname", "--port", "--password"]);
+const PROMPT = "cyberdb> ";
+
+/** Splits the arguments at the first word that is not an option: options before, the command after. */
+function splitArgs(args: readonly string[]): { options: string[]; command: string[] } {
+  for (let at = 0; at < args.length; at++) {
+    const arg = args[at];
+    if (arg === "--") return { options: args.slice(0, at), command: args.slice(at + 1) };
+    if (STRING_FLAGS.has(arg)) at++;
+    // Any other word starting with "-" is an option too, a wrong one that parseArgs will report.
+    else if (!arg.startsWith("-")) return { options: args.slice(0, at), command: args.slice(at) };
+  }
+  return { options: [...args], command: [] };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof CyberDBError) return `error ${error.code}: ${error.message}`;
+  return `error: ${(error as Error).message ?? String(error)}`;
+}
+
+async function run(client: Client, command: Command): Promise<string> {
+  await using proxy = await client.getProxy().connect();
+  return await runCommand(proxy, command);
+}
+
+async function shell(client: Client, where: string): Promise<void> {
+  const interactive = runtime.stdinIsTerminal();
+  if (interactive) {
+    await runtime.print(`cyberdb ${VERSION} at ${where}; type help for the commands, quit to leave\n${PROMPT}`);
+  }
+  for await (const line of runtime.readLines()) {
+    let command: Command | undefined;
+    let output = "";
+    try {
+      command = parseLine(line);
+      if (command?.name === "quit") break;
+      if (command !== undefined) output = `${await run(client, command)}\n`;
+    } catch (error) {
+      output = `${describe(error)}\n`;
+    }
+    await runtime.print(interactive ? `${output}${PROMPT}` : output);
+  }
+  if (interactive) await runtime.print("\n");
+}
+
+/**
+ * Runs the client command: a prompt, or the one command given after the options.
+ *
+ * @param args command-line arguments
+ * @returns the process exit code: 0 on success, 1 when the server cannot be reached or a
+ *   request fails (the error code on stderr), 2 for bad options or a bad command
+ * @example
+ * ```ts
+ * import { main } from "./cli.ts";
+ * await main(["--help"]); // prints the usage, returns 0
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  const split = splitArgs(args);
+  let options: ConnectOptions;
+  let command: Command | undefined;
+  try {
+    const { values } = parseArgs({
+      args: split.options,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        hostname: { type: "string" },
+        port: { type: "string" },
+        password: { type: "string" },
+        encrypt: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    if (values.help) {
+      await runtime.print(USAGE);
+      return 0;
+    }
+    const port = values.port === undefined ? 9980 : Number(values.port);
+    if (values.port !== undefined && (!/^\d+$/.test(values.port) || port < 1 || port > 65535)) {
+      throw new UsageError(`--port must be an integer from 1 to 65535, got ${JSON.stringify(values.port)}`);
+    }
+    options = {
+      hostname: values.hostname ?? "127.0.0.1",
+      port,
+      password: values.password ?? runtime.env("CYBERDB_PASSWORD"),
+      encrypt: values.encrypt ?? false,
+    };
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    if (split.command.length > 0) command = parseWords(split.command);
+  } catch (error) {
+    console.error(describe(error));
+    return 2;
+  }
+  if (command?.name === "help") {
+    await runtime.print(`${HELP}\n`);
+    return 0;
+  }
+  if (command?.name === "quit") return 0;
+  let client: Client;
+  try {
+    client = await connect(options);
+  } catch (error) {
+    console.error(`${describe(error)}\n(connecting to ${options.hostname}:${options.port})`);
+    return 1;
+  }
+  try {
+    if (command === undefined) {
+      await shell(client, `${options.hostname}:${options.port}`);
+      return 0;
+    }
+    await runtime.print(`${await run(client, command)}\n`);
+    return 0;
+  } catch (error) {
+    console.error(describe(error));
+    return error instanceof UsageError ? 2 : 1;
+  } finally {
+    await client.close();
+  }
+}
