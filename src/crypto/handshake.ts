@@ -19,6 +19,13 @@ import { type ClientHello, PROTOCOL_VERSION, type ServerHello, type ServerWelcom
 /** PBKDF2 iterations for the password key (OWASP's figure for PBKDF2-HMAC-SHA256). */
 export const PASSWORD_ITERATIONS = 600_000;
 
+/**
+ * Most PBKDF2 iterations a client accepts from a server's hello: the hello is
+ * not authenticated, so a fake server could otherwise make `connect()` burn
+ * CPU for seconds.
+ */
+export const MAX_ITERATIONS = 2_000_000;
+
 /** Bytes in a handshake nonce and a salt. */
 export const NONCE_SIZE = 32;
 
@@ -306,7 +313,7 @@ export async function answerServerHello(
   const { salt, iterations } = hello;
   if (
     !(salt instanceof Uint8Array) || typeof iterations !== "number" ||
-    iterations < 1 || iterations > 10_000_000
+    iterations < 1 || iterations > MAX_ITERATIONS
   ) {
     throw new BadRequestError("malformed server hello");
   }

@@ -5,12 +5,15 @@
  */
 import type { Addr, AppendFile, Conn, Listener, Runtime } from "./mod.ts";
 
-const READ_CHUNK = 256 * 1024;
+// A connection starts with a small read buffer (10,000 idle connections must stay cheap)
+// and doubles it while reads fill it, for connections moving large values.
+const FIRST_READ_BUFFER = 16 * 1024;
+const LARGEST_READ_BUFFER = 1024 * 1024;
 
 class DenoConn implements Conn {
   readonly remoteAddr: Addr;
   #conn: Deno.TcpConn;
-  #buffer = new Uint8Array(READ_CHUNK);
+  #buffer = new Uint8Array(FIRST_READ_BUFFER);
   #closed = false;
 
   constructor(conn: Deno.TcpConn) {
@@ -23,8 +26,11 @@ class DenoConn implements Conn {
   async read(): Promise<Uint8Array | null> {
     if (this.#closed) return null;
     try {
-      const n = await this.#conn.read(this.#buffer);
-      return n === null ? null : this.#buffer.subarray(0, n);
+      const buffer = this.#buffer;
+      const n = await this.#conn.read(buffer);
+      if (n === null) return null;
+      if (n === buffer.length && buffer.length < LARGEST_READ_BUFFER) this.#buffer = new Uint8Array(2 * buffer.length);
+      return buffer.subarray(0, n);
     } catch (error) {
       if (this.#closed || isDisconnect(error)) return null;
       throw error;
