@@ -8,8 +8,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AuthenticationError, connect, EncryptionRequiredError, ForbiddenError } from "../mod.ts";
+import { freePort, LISTENING, spawnServer, waitForPort } from "./_child_server.ts";
 
-const ROOT = new URL("../", import.meta.url);
 const FLAGS = [
   "--hostname",
   "--port",
@@ -21,123 +21,6 @@ const FLAGS = [
   "--quiet",
   "--encrypt",
 ];
-const LISTENING = /listening on \S+:(\d+)/;
-
-/** A free loopback port: bound, read and released. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-/** Waits until something accepts TCP connections on a loopback port (for a `--quiet` server). */
-async function waitForPort(port: number, ms = 30_000): Promise<void> {
-  const until = performance.now() + ms;
-  while (performance.now() < until) {
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  throw new Error(`nothing listens on port ${port} after ${ms} ms`);
-}
-
-/** The environment of this process without CYBERDB_PASSWORD, plus `extra`. */
-function environment(extra: Record<string, string> = {}) {
-  const env = Deno.env.toObject();
-  delete env.CYBERDB_PASSWORD;
-  return { ...env, NO_COLOR: "1", ...extra };
-}
-
-async function collect(
-  stream: ReadableStream<Uint8Array>,
-  onText: (text: string) => void,
-): Promise<void> {
-  const decoder = new TextDecoder();
-  for await (const chunk of stream) {
-    onText(decoder.decode(chunk, { stream: true }));
-  }
-}
-
-/** Runs `deno run -A server.ts ...args` with its output captured. */
-function spawnServer(args: string[], env: Record<string, string> = {}) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "server.ts", ...args],
-    cwd: ROOT,
-    env: environment(env),
-    clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let stdout = "", stderr = "";
-  const reading = Promise.all([
-    collect(child.stdout, (text) => stdout += text),
-    collect(child.stderr, (text) => stderr += text),
-  ]).catch(() => {});
-  let exited = false;
-  const status = child.status.then((status) => {
-    exited = true;
-    return status;
-  });
-  return {
-    get stdout() {
-      return stdout;
-    },
-    get stderr() {
-      return stderr;
-    },
-    /** Waits for `pattern` on stderr; fails if the child exits first or after `ms`. */
-    async waitForStderr(pattern: RegExp, ms = 30_000): Promise<RegExpMatchArray> {
-      const until = performance.now() + ms;
-      while (performance.now() < until) {
-        const match = stderr.match(pattern);
-        if (match) return match;
-        if (exited) break;
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-      throw new Error(
-        `no ${pattern} on stderr (${exited ? "the server exited" : `after ${ms} ms`}):\n${stderr}`,
-      );
-    },
-    /** Waits for the exit, at most `ms`; then kills it and fails. */
-    async exit(ms = 30_000): Promise<Deno.CommandStatus> {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      try {
-        const result = await Promise.race([
-          status,
-          new Promise<undefined>((resolve) => timer = setTimeout(() => resolve(undefined), ms)),
-        ]);
-        if (result === undefined) {
-          throw new Error(`the server did not exit within ${ms} ms:\n${stderr}`);
-        }
-        await reading;
-        return result;
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-    signal(signal: Deno.Signal): void {
-      if (!exited) child.kill(signal);
-    },
-    /** Kills the child if it still runs and waits for it; for `finally`. */
-    async kill(): Promise<void> {
-      if (!exited) {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // it exited in the meantime
-        }
-      }
-      await status;
-      await reading;
-    },
-  };
-}
 
 test("server.ts --help exits 0 and lists every flag", async () => {
   const cli = spawnServer(["--help"]);
