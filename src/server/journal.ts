@@ -178,6 +178,11 @@ export class Journal {
     return journal;
   }
 
+  /** Why the journal stopped accepting changes (a failed write or fsync), if it did. */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
   /** Resolves once the file is open for appending; rejects if it could not be made. */
   async ready(): Promise<void> {
     await this.#opening;

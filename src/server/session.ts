@@ -6,7 +6,14 @@
  * @module
  */
 import { checkClientHello, NONCE_SIZE, randomBytes, type ServerAuth, serverHello } from "../crypto/handshake.ts";
-import { BadRequestError, CyberDBError, type ErrorCode, FrameTooLargeError, TimeoutError } from "../errors.ts";
+import {
+  BadRequestError,
+  CyberDBError,
+  type ErrorCode,
+  FrameTooLargeError,
+  JournalCorruptError,
+  TimeoutError,
+} from "../errors.ts";
 import type { Channel } from "../protocol/channel.ts";
 import { decode, encode } from "../protocol/codec.ts";
 import { type ClientHello, REPLY_ERROR, REPLY_OK, type ServerInfo } from "../protocol/messages.ts";
@@ -55,19 +62,21 @@ export interface SessionContext {
  */
 export async function serveSession(channel: Channel, context: SessionContext): Promise<void> {
   const peer = `${channel.conn.remoteAddr.hostname}:${channel.conn.remoteAddr.port}`;
-  // Replies to the requests of one read, held until the journal has their changes.
+  // Replies to the requests of one read, held until the journal has their changes, and
+  // until it has every change they could have seen (another session's, not yet durable),
+  // so no client ever reads what a crash could take back.
   let replies: Uint8Array[] = [];
   let journal: Journal | undefined;
   const sendReplies = async () => {
     const ready = replies;
     replies = [];
-    if (journal) {
-      const committing = journal;
-      journal = undefined;
-      const durable = committing.commit();
+    const own = journal, current = context.journal();
+    journal = undefined;
+    for (const committing of own === current ? [own] : [own, current]) {
+      const durable = committing?.commit();
       if (durable) await durable;
-      context.afterCommit();
     }
+    if (own) context.afterCommit();
     for (const reply of ready) channel.send(reply);
   };
   try {
@@ -165,6 +174,12 @@ function handleRequest(context: SessionContext, frame: Uint8Array): { reply: Uin
     }
     id = request[0];
     const [, op, table] = request;
+    const failed = context.journal()?.failure;
+    if (failed && opWrites(op)) {
+      throw new JournalCorruptError(
+        `${failed.message}; changes are refused until the server is restarted (reads still work)`,
+      );
+    }
     const result = op === "info" ? context.info() : context.store.apply(op, table, request.slice(3));
     const reply = encode(result === undefined ? [id, REPLY_OK] : [id, REPLY_OK, result]);
     const journal = context.journal();
