@@ -123,7 +123,15 @@ export function start(
       return timeout(done, ms, () => `did not exit within ${ms} ms: ${describe()}`);
     },
     signal(signal) {
-      if (!exited) child.kill(signal);
+      // process.kill, not child.kill: after child.kill(), Deno's node:child_process reports the signal
+      // sent as the way the child ended even when it exited with a code, and refuses a second signal
+      // (denoland/deno#36643).
+      if (exited || child.pid === undefined) return;
+      try {
+        process.kill(child.pid, signal);
+      } catch {
+        // it exited in the meantime
+      }
     },
     async stop(signal = "SIGKILL", ms = 10_000) {
       self.signal(signal);
