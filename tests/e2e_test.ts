@@ -1,0 +1,290 @@
+/**
+ * The user's story end to end: `examples/hello/init.ts` saves the tables, a
+ * server serves them with a password and encryption, and the web app runs
+ * with 4 workers (`deno serve --parallel`, and `node:cluster` from the npm
+ * build) sharing them: 2,000 reads from 50 concurrent connections all answer
+ * the story's JSON, and 2,000 atomic increments end at exactly 2,000.
+ *
+ * @module
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { connect, EncryptionRequiredError, Server } from "../mod.ts";
+import { type Child, freePort, IS_DENO, ROOT, run, start } from "./_spawn.ts";
+
+const PASSWORD = "hWjYvVdqRC-e2e";
+const REQUESTS = 2_000;
+const CONNECTIONS = 50;
+const WORKERS = 4;
+const CONTENT = '{"code":1,"content":"Hello CyberDB!"}';
+const NOT_DENO = IS_DENO ? false : "the Deno examples run under Deno";
+
+/** Saves the story's tables to `<dir>/data.cdb`: with the real init.ts under Deno, in-process under Node. */
+async function init(dir: string): Promise<string> {
+  const db = join(dir, "data.cdb");
+  if (IS_DENO) {
+    const result = await run(process.execPath, ["run", "-A", "examples/hello/init.ts", "--port", "0", "--db", db]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, `saved table centre to ${db}\n`);
+    return db;
+  }
+  const server = new Server();
+  const { port } = await server.start({ port: 0 });
+  try {
+    const client = await connect({ port });
+    await using proxy = await client.getProxy().connect();
+    await (await proxy.createCyberDict("centre")).set("content", "Hello CyberDB!");
+    await client.close();
+    await server.save(db);
+  } finally {
+    await server.close();
+  }
+  return db;
+}
+
+/** A server loaded from the snapshot, with a password and encryption, as serve.ts runs it. */
+async function serve(db: string): Promise<{ server: Server; env: Record<string, string> }> {
+  const server = new Server();
+  await server.load(db);
+  const { port } = await server.start({ port: 0, password: PASSWORD, encrypt: true, maxConnections: 10_000 });
+  const env = {
+    CYBERDB_HOST: "127.0.0.1",
+    CYBERDB_PORT: String(port),
+    CYBERDB_PASSWORD: PASSWORD,
+    CYBERDB_ENCRYPT: "1",
+  };
+  return { server, env };
+}
+
+/** Waits until the app answers `GET /` (its workers may still be starting). */
+async function waitForApp(app: Child, url: string, ms = 120_000): Promise<void> {
+  const until = performance.now() + ms;
+  for (;;) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      await response.body?.cancel();
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (app.exited || performance.now() > until) {
+      throw new Error(`the app did not answer at ${url}:\n${app.stdout}\n${app.stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Sends `total` requests from `connections` concurrent loops; the status and body of each, and the time taken. */
+async function load(
+  url: string,
+  method: string,
+  total: number,
+  connections: number,
+): Promise<{ answers: { status: number; body: string }[]; seconds: number }> {
+  const answers: { status: number; body: string }[] = [];
+  let next = 0;
+  const began = performance.now();
+  await Promise.all(Array.from({ length: connections }, async () => {
+    while (next < total) {
+      next++;
+      const response = await fetch(url, { method, signal: AbortSignal.timeout(60_000) });
+      answers.push({ status: response.status, body: await response.text() });
+    }
+  }));
+  return { answers, seconds: (performance.now() - began) / 1000 };
+}
+
+/** The story's checks against an app at `base`; returns the `GET /` requests per second. */
+async function exercise(base: string, server: Server, env: Record<string, string>): Promise<number> {
+  const reads = await load(`${base}/`, "GET", REQUESTS, CONNECTIONS);
+  assert.equal(reads.answers.length, REQUESTS);
+  const wrong = reads.answers.filter((answer) => answer.status !== 200 || answer.body !== CONTENT);
+  assert.deepEqual(wrong.slice(0, 3), [], `${wrong.length} of ${REQUESTS} GET / answers were not ${CONTENT}`);
+
+  const writes = await load(`${base}/hits`, "POST", REQUESTS, CONNECTIONS);
+  const hits = writes.answers.map((answer) => {
+    assert.equal(answer.status, 200, answer.body);
+    const body = JSON.parse(answer.body);
+    assert.equal(body.code, 1, answer.body);
+    return body.hits as number;
+  });
+  // Every increment saw a different count: none was lost, none applied twice.
+  assert.deepEqual(hits.sort((a, b) => a - b), Array.from({ length: REQUESTS }, (_, i) => i + 1));
+  const client = await connect({ port: Number(env.CYBERDB_PORT), password: PASSWORD, encrypt: true });
+  try {
+    await using proxy = await client.getProxy().connect();
+    assert.equal(await (await proxy.getCyberDict("centre")).get("hits"), REQUESTS);
+  } finally {
+    await client.close();
+  }
+  assert.ok(server.info().connections.total >= WORKERS, "every worker connected");
+
+  const notFound = await fetch(`${base}/nowhere`, { signal: AbortSignal.timeout(10_000) });
+  assert.equal(notFound.status, 404);
+  assert.deepEqual(await notFound.json(), { code: 0, error: "no route GET /nowhere" });
+  return REQUESTS / reads.seconds;
+}
+
+test(
+  "deno serve --parallel with 4 workers shares one server: 2,000 reads answer the story, 2,000 increments count 2,000",
+  {
+    skip: NOT_DENO,
+    timeout: 600_000,
+  },
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cyberdb-e2e-"));
+    let app: Child | undefined;
+    let server: Server | undefined;
+    try {
+      const db = await init(dir);
+      const served = await serve(db);
+      server = served.server;
+      const port = await freePort();
+      app = start(process.execPath, [
+        "serve",
+        "--parallel",
+        "-A",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "examples/hello/app.ts",
+      ], { env: { ...served.env, DENO_JOBS: String(WORKERS) } });
+      await app.waitFor(new RegExp(`Listening on http://127\\.0\\.0\\.1:${port}/ with ${WORKERS} threads`), 120_000);
+      await waitForApp(app, `http://127.0.0.1:${port}/`);
+      const rate = await exercise(`http://127.0.0.1:${port}`, server, served.env);
+      console.log(
+        `deno serve --parallel, ${WORKERS} workers, ${CONNECTIONS} connections: GET / ${rate.toFixed(0)} req/s`,
+      );
+    } finally {
+      // SIGKILL: on SIGTERM deno serve waits for open keep-alive connections, and fetch keeps its pool open.
+      await app?.stop();
+      await server?.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+/** The built npm package (`deno task build:npm`), or why the Node app cannot run. */
+async function npmPackage(): Promise<{ dir: string; node: string } | { skip: string }> {
+  let node = process.execPath;
+  if (IS_DENO) {
+    try {
+      execFileSync("node", ["--version"], { stdio: "ignore", timeout: 10_000 });
+      node = "node";
+    } catch {
+      return { skip: "no node on PATH to run examples/hello/node_app.mjs" };
+    }
+  }
+  // From the repository: npm/; from tests compiled into the package (npm/tests/): the package itself.
+  for (const dir of [join(ROOT, "npm"), ROOT]) {
+    try {
+      const manifest = JSON.parse(await readFile(join(dir, "package.json"), "utf8"));
+      await stat(join(dir, "mod.js"));
+      if (manifest.name === "cyberdb") return { dir, node };
+    } catch {
+      // not built here
+    }
+  }
+  return { skip: "the npm build is missing: run `deno task build:npm` first" };
+}
+
+/** examples/hello/node_app.mjs: in the repository, or beside the package the tests were compiled into. */
+async function nodeApp(): Promise<string> {
+  for (const path of [join(ROOT, "examples/hello/node_app.mjs"), join(ROOT, "../examples/hello/node_app.mjs")]) {
+    if (await stat(path).then(() => true, () => false)) return path;
+  }
+  throw new Error(`examples/hello/node_app.mjs not found from ${ROOT}`);
+}
+
+const built = await npmPackage();
+
+test("node:cluster with 4 workers from the npm build shares one server the same way", {
+  skip: "skip" in built ? built.skip : false,
+  timeout: 600_000,
+}, async () => {
+  if ("skip" in built) return;
+  const dir = await mkdtemp(join(tmpdir(), "cyberdb-e2e-node-"));
+  let app: Child | undefined;
+  let server: Server | undefined;
+  try {
+    // The app imports "cyberdb" as a user's app does after `npm install cyberdb`.
+    await mkdir(join(dir, "app", "node_modules"), { recursive: true });
+    await symlink(built.dir, join(dir, "app", "node_modules", "cyberdb"), "dir");
+    await copyFile(await nodeApp(), join(dir, "app", "node_app.mjs"));
+    const db = await init(dir);
+    const served = await serve(db);
+    server = served.server;
+    const port = await freePort();
+    app = start(built.node, ["node_app.mjs"], {
+      cwd: join(dir, "app"),
+      env: { ...served.env, HOST: "127.0.0.1", PORT: String(port), WORKERS: String(WORKERS) },
+    });
+    const until = performance.now() + 120_000;
+    while ((app.stdout.match(/listening on/g) ?? []).length < WORKERS) {
+      if (app.exited || performance.now() > until) {
+        throw new Error(`the ${WORKERS} workers did not start:\n${app.stdout}\n${app.stderr}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await waitForApp(app, `http://127.0.0.1:${port}/`);
+    const rate = await exercise(`http://127.0.0.1:${port}`, server, served.env);
+    console.log(`node:cluster, ${WORKERS} workers, ${CONNECTIONS} connections: GET / ${rate.toFixed(0)} req/s`);
+  } finally {
+    await app?.stop("SIGTERM");
+    await server?.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("examples/hello/serve.ts serves the snapshot encrypted and saves it on SIGTERM", { skip: NOT_DENO }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cyberdb-serve-"));
+  let child: Child | undefined;
+  try {
+    const db = await init(dir);
+    const again = await run(process.execPath, ["run", "-A", "examples/hello/init.ts", "--port", "0", "--db", db]);
+    assert.equal(again.code, 1, "init.ts keeps an existing snapshot");
+    assert.match(again.stderr, /exists already; keeping it \(pass --force/);
+
+    const missing = await run(process.execPath, ["run", "-A", "examples/hello/serve.ts", "--db", join(dir, "no.cdb")]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /Run examples\/hello\/init\.ts first/);
+
+    const port = await freePort();
+    child = start(process.execPath, ["run", "-A", "examples/hello/serve.ts", "--port", String(port), "--db", db], {
+      env: { CYBERDB_PASSWORD: PASSWORD },
+    });
+    await child.waitFor(/listening on 127\.0\.0\.1:\d+/);
+    await assert.rejects(connect({ port, password: PASSWORD }), EncryptionRequiredError);
+    const client = await connect({ port, password: PASSWORD, encrypt: true });
+    try {
+      await using proxy = await client.getProxy().connect();
+      const centre = await proxy.getCyberDict("centre");
+      assert.equal(await centre.get("content"), "Hello CyberDB!");
+      assert.equal(await centre.increment("hits"), 1);
+    } finally {
+      await client.close();
+    }
+    child.signal("SIGTERM");
+    assert.equal((await child.exit(30_000)).code, 0, child.stderr);
+    const reloaded = new Server();
+    await reloaded.load(db);
+    const { port: check } = await reloaded.start({ port: 0 });
+    try {
+      const reader = await connect({ port: check });
+      await using proxy = await reader.getProxy().connect();
+      assert.equal(await (await proxy.getCyberDict("centre")).get("hits"), 1, "the SIGTERM snapshot kept the change");
+      await reader.close();
+    } finally {
+      await reloaded.close();
+    }
+  } finally {
+    await child?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
