@@ -181,8 +181,9 @@ async function npmPackage(): Promise<{ dir: string; node: string } | { skip: str
       return { skip: "no node on PATH to run examples/hello/node_app.mjs" };
     }
   }
-  // From the repository: npm/; from tests compiled into the package (npm/tests/): the package itself.
-  for (const dir of [join(ROOT, "npm"), ROOT]) {
+  // CYBERDB_NPM_DIR if set; from the repository: npm/; from tests compiled into the package: the package itself.
+  const dirs = process.env.CYBERDB_NPM_DIR ? [process.env.CYBERDB_NPM_DIR] : [join(ROOT, "npm"), ROOT];
+  for (const dir of dirs) {
     try {
       const manifest = JSON.parse(await readFile(join(dir, "package.json"), "utf8"));
       await stat(join(dir, "mod.js"));
