@@ -9,6 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AuthenticationError, type Client, connect, EncryptionUnavailableError, Server } from "../mod.ts";
 import { decode, encode } from "../src/protocol/codec.ts";
+import { type Conn, runtime } from "../src/runtime/mod.ts";
 import { startServer } from "./_server.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -83,7 +84,7 @@ function concat(chunks: Uint8Array[]): Uint8Array {
  * Rejects if the peer keeps it open longer than `ms`.
  */
 async function readUntilClosed(
-  conn: Deno.Conn,
+  conn: Conn,
   ms: number,
 ): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
@@ -91,18 +92,7 @@ async function readUntilClosed(
   try {
     await Promise.race([
       (async () => {
-        const buffer = new Uint8Array(64 * 1024);
-        for (;;) {
-          let n: number | null;
-          try {
-            n = await conn.read(buffer);
-          } catch (error) {
-            if (error instanceof Deno.errors.ConnectionReset) return;
-            throw error;
-          }
-          if (n === null) return;
-          chunks.push(buffer.slice(0, n));
-        }
+        for (let chunk = await conn.read(); chunk !== null; chunk = await conn.read()) chunks.push(chunk.slice());
       })(),
       limit.expired,
     ]);
@@ -123,65 +113,40 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
 }
 
 /** A TCP relay on a loopback port that records every byte the client sends. */
-function startRelay(targetPort: number) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+async function startRelay(targetPort: number) {
+  const listener = await runtime.listen({ hostname: "127.0.0.1", port: 0 });
   const fromClient: Uint8Array[] = [];
-  const conns = new Set<Deno.Conn>();
+  const conns = new Set<Conn>();
   const pumps: Promise<void>[] = [];
-  const pump = async (
-    from: Deno.Conn,
-    to: Deno.Conn,
-    record?: Uint8Array[],
-  ) => {
-    const buffer = new Uint8Array(64 * 1024);
+  const pump = async (from: Conn, to: Conn, record?: Uint8Array[]) => {
     try {
-      for (;;) {
-        const n = await from.read(buffer);
-        if (n === null) break;
-        record?.push(buffer.slice(0, n));
-        let at = 0;
-        while (at < n) at += await to.write(buffer.subarray(at, n));
+      for (let chunk = await from.read(); chunk !== null; chunk = await from.read()) {
+        record?.push(chunk.slice());
+        await to.write(chunk);
       }
     } catch {
       // one side went away
     } finally {
       for (const conn of [from, to]) {
-        try {
-          conn.close();
-        } catch {
-          // already closed
-        }
+        conn.close();
         conns.delete(conn);
       }
     }
   };
   const accepting = (async () => {
-    for await (const client of listener) {
-      const server = await Deno.connect({
-        hostname: "127.0.0.1",
-        port: targetPort,
-      });
+    for (let client = await listener.accept(); client !== null; client = await listener.accept()) {
+      const server = await runtime.connect({ hostname: "127.0.0.1", port: targetPort });
       conns.add(client);
       conns.add(server);
       pumps.push(pump(client, server, fromClient), pump(server, client));
     }
   })().catch(() => {});
   return {
-    port: (listener.addr as Deno.NetAddr).port,
+    port: listener.addr.port,
     sent: () => concat(fromClient),
     async close() {
-      try {
-        listener.close();
-      } catch {
-        // already closed
-      }
-      for (const conn of conns) {
-        try {
-          conn.close();
-        } catch {
-          // already closed
-        }
-      }
+      listener.close();
+      for (const conn of conns) conn.close();
       await accepting;
       await Promise.all(pumps);
     },
@@ -279,7 +244,7 @@ test("the password never appears in the bytes the client sends", async () => {
     port: 0,
     password,
   });
-  const relay = startRelay(port);
+  const relay = await startRelay(port);
   let client: Client | undefined;
   try {
     client = await connect({ hostname: "127.0.0.1", port: relay.port, password });
@@ -318,7 +283,7 @@ test("a raw peer that sends a garbage frame before auth is refused and closed; o
     port: 0,
     password: PASSWORD,
   });
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const conn = await runtime.connect({ hostname: "127.0.0.1", port });
   try {
     // 0xc1 is never used in MessagePack: this body cannot be decoded.
     await conn.write(frame(new Uint8Array([0xc1, 0xc1, 0xff, 0x00, 0x13])));
@@ -339,7 +304,7 @@ test("a raw peer that sends a garbage frame before auth is refused and closed; o
 test("a raw peer that sends plain text instead of frames is closed; others are still served", async () => {
   const server = new Server();
   const { port } = await server.start({ hostname: "127.0.0.1", port: 0 });
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const conn = await runtime.connect({ hostname: "127.0.0.1", port });
   try {
     await conn.write(
       new TextEncoder().encode("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n"),
@@ -361,7 +326,7 @@ test("a raw peer that sends nothing is closed after the handshake timeout; other
     port: 0,
     handshakeTimeout: 300,
   });
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const conn = await runtime.connect({ hostname: "127.0.0.1", port });
   try {
     const started = performance.now();
     const received = frames(await readUntilClosed(conn, 5000));
@@ -383,7 +348,7 @@ test("a pre-auth frame over 4 KiB gets FRAME_TOO_LARGE and the connection is clo
     port: 0,
     password: PASSWORD,
   });
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const conn = await runtime.connect({ hostname: "127.0.0.1", port });
   try {
     const body = encode({
       nonce: new Uint8Array(32),
@@ -407,7 +372,7 @@ test("a pre-auth frame over 4 KiB gets FRAME_TOO_LARGE and the connection is clo
 test("a handshake frame of exactly 4 KiB is still read (and refused as a bad hello)", async () => {
   const server = new Server();
   const { port } = await server.start({ hostname: "127.0.0.1", port: 0 });
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const conn = await runtime.connect({ hostname: "127.0.0.1", port });
   try {
     await conn.write(frame(new Uint8Array(4096).fill(0xc1)));
     const received = frames(await readUntilClosed(conn, 5000));

@@ -19,6 +19,7 @@ import {
   TimeoutError,
   TooManyConnectionsError,
 } from "../mod.ts";
+import { type Conn, runtime } from "../src/runtime/mod.ts";
 import { IpWhitelist, parseIp } from "../src/server/whitelist.ts";
 import { startServer } from "./_server.ts";
 
@@ -71,30 +72,22 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * A TCP relay on a loopback port. `holdReplies()` makes it swallow what the
  * server sends from then on; `cut()` drops every relayed connection.
  */
-function startRelay(targetPort: number) {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const conns = new Set<Deno.Conn>();
+async function startRelay(targetPort: number) {
+  const listener = await runtime.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Conn>();
   const pumps: Promise<void>[] = [];
   let holding = false;
-  const closeAll = (list: Iterable<Deno.Conn>) => {
+  const closeAll = (list: Iterable<Conn>) => {
     for (const conn of list) {
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
+      conn.close();
       conns.delete(conn);
     }
   };
-  const pump = async (from: Deno.Conn, to: Deno.Conn, replies: boolean) => {
-    const buffer = new Uint8Array(64 * 1024);
+  const pump = async (from: Conn, to: Conn, replies: boolean) => {
     try {
-      for (;;) {
-        const n = await from.read(buffer);
-        if (n === null) break;
+      for (let chunk = await from.read(); chunk !== null; chunk = await from.read()) {
         if (replies && holding) continue;
-        let at = 0;
-        while (at < n) at += await to.write(buffer.subarray(at, n));
+        await to.write(chunk);
       }
     } catch {
       // one side went away
@@ -103,18 +96,15 @@ function startRelay(targetPort: number) {
     }
   };
   const accepting = (async () => {
-    for await (const client of listener) {
-      const server = await Deno.connect({
-        hostname: "127.0.0.1",
-        port: targetPort,
-      });
+    for (let client = await listener.accept(); client !== null; client = await listener.accept()) {
+      const server = await runtime.connect({ hostname: "127.0.0.1", port: targetPort });
       conns.add(client);
       conns.add(server);
       pumps.push(pump(client, server, false), pump(server, client, true));
     }
   })().catch(() => {});
   return {
-    port: (listener.addr as Deno.NetAddr).port,
+    port: listener.addr.port,
     holdReplies() {
       holding = true;
     },
@@ -122,11 +112,7 @@ function startRelay(targetPort: number) {
       closeAll([...conns]);
     },
     async close() {
-      try {
-        listener.close();
-      } catch {
-        // already closed
-      }
+      listener.close();
       closeAll([...conns]);
       await accepting;
       await Promise.all(pumps);
@@ -491,8 +477,8 @@ test("a reply over the server's maxFrameSize rejects that request with FRAME_TOO
 });
 
 test("connect() to a port where nothing listens rejects with CONNECTION_CLOSED", async () => {
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = probe.addr as Deno.NetAddr;
+  const probe = await runtime.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = probe.addr;
   probe.close();
   await rejectsWith(
     within(10_000, "connect to a closed port", connect({ hostname: "127.0.0.1", port })),
@@ -502,11 +488,11 @@ test("connect() to a port where nothing listens rejects with CONNECTION_CLOSED",
 });
 
 test("connect() to a peer that never speaks rejects with TIMEOUT after connectTimeout", async () => {
-  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = silent.addr as Deno.NetAddr;
-  const accepted: Deno.Conn[] = [];
+  const silent = await runtime.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = silent.addr;
+  const accepted: Conn[] = [];
   const accepting = (async () => {
-    for await (const conn of silent) accepted.push(conn);
+    for (let conn = await silent.accept(); conn !== null; conn = await silent.accept()) accepted.push(conn);
   })().catch(() => {});
   try {
     const started = performance.now();
@@ -519,8 +505,8 @@ test("connect() to a peer that never speaks rejects with TIMEOUT after connectTi
     assert.ok(waited >= 150, `timed out after ${waited} ms, before 200 ms`);
     // The client hung up: the silent peer reads the end of the stream.
     assert.equal(accepted.length, 1);
-    const n = await within(5000, "client hang-up", accepted[0].read(new Uint8Array(16)));
-    assert.equal(n, null);
+    const chunk = await within(5000, "client hang-up", accepted[0].read());
+    assert.equal(chunk, null);
   } finally {
     silent.close();
     await accepting;
@@ -563,7 +549,7 @@ test("server.close() rejects every pending request with CONNECTION_CLOSED", asyn
 test("a connection dropped while requests wait for replies rejects them all with CONNECTION_CLOSED", async () => {
   const server = new Server();
   const { port } = await server.start({ hostname: "127.0.0.1", port: 0 });
-  const relay = startRelay(port);
+  const relay = await startRelay(port);
   let client: Client | undefined;
   try {
     client = await connect({ hostname: "127.0.0.1", port: relay.port });
@@ -593,7 +579,7 @@ test("a connection dropped while requests wait for replies rejects them all with
 test("requestTimeout: a request with no reply rejects with TIMEOUT", async () => {
   const server = new Server();
   const { port } = await server.start({ hostname: "127.0.0.1", port: 0 });
-  const relay = startRelay(port);
+  const relay = await startRelay(port);
   let client: Client | undefined;
   try {
     client = await connect({

@@ -7,6 +7,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type Client, connect, Server, SnapshotCorruptError } from "../mod.ts";
 import { startServer } from "./_server.ts";
 
@@ -97,7 +100,7 @@ const VALUES: [string, unknown][] = [
 ];
 
 test("save → load round-trips every value type, both table kinds, key types and table order into a new Server", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "cyberdb_snapshot_" });
+  const dir = await mkdtemp(join(tmpdir(), "cyberdb_snapshot_"));
   const path = `${dir}/data.cdb`;
   try {
     const first = await serve();
@@ -175,12 +178,12 @@ test("save → load round-trips every value type, both table kinds, key types an
       await second.close();
     }
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
 test("load replaces every table, including ones the snapshot does not have", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "cyberdb_snapshot_" });
+  const dir = await mkdtemp(join(tmpdir(), "cyberdb_snapshot_"));
   const path = `${dir}/data.cdb`;
   try {
     const fx = await startServer();
@@ -201,19 +204,19 @@ test("load replaces every table, including ones the snapshot does not have", asy
       await fx.close();
     }
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
 test("load of a missing file rejects with SNAPSHOT_CORRUPT naming the file", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "cyberdb_snapshot_" });
+  const dir = await mkdtemp(join(tmpdir(), "cyberdb_snapshot_"));
   const path = `${dir}/does-not-exist.cdb`;
   try {
     const server = new Server();
     await rejectsCorrupt(server.load(path), path);
     await server.close();
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
@@ -221,7 +224,7 @@ test("load of a missing file rejects with SNAPSHOT_CORRUPT naming the file", asy
 async function corruptionCase(
   damage: (bytes: Uint8Array) => Uint8Array,
 ): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "cyberdb_snapshot_" });
+  const dir = await mkdtemp(join(tmpdir(), "cyberdb_snapshot_"));
   const good = `${dir}/good.cdb`;
   const bad = `${dir}/bad.cdb`;
   try {
@@ -235,8 +238,8 @@ async function corruptionCase(
     } finally {
       await source.close();
     }
-    const bytes = await Deno.readFile(good);
-    await Deno.writeFile(bad, damage(bytes));
+    const bytes = new Uint8Array(await readFile(good));
+    await writeFile(bad, damage(bytes));
 
     // The server being damaged first loads the good file, then changes it.
     const target = await serve(good);
@@ -263,7 +266,7 @@ async function corruptionCase(
       await target.close();
     }
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -289,7 +292,7 @@ test("load of a file that is not a snapshot, or is empty, rejects with SNAPSHOT_
 });
 
 test("setBackup writes a loadable snapshot within a bounded wait", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "cyberdb_snapshot_" });
+  const dir = await mkdtemp(join(tmpdir(), "cyberdb_snapshot_"));
   const path = `${dir}/backup.cdb`;
   try {
     const fx = await startServer();
@@ -301,7 +304,7 @@ test("setBackup writes a loadable snapshot within a bounded wait", async () => {
       let exists = false;
       for (let i = 0; i < 150 && !exists; i++) {
         await sleep(20);
-        exists = await Deno.stat(path).then(() => true, () => false);
+        exists = await stat(path).then(() => true, () => false);
       }
       assert.ok(exists, `no backup at ${path} after 3 s`);
       // A later change shows up in a later backup.
@@ -327,11 +330,10 @@ test("setBackup writes a loadable snapshot within a bounded wait", async () => {
     } finally {
       await fx.close();
     }
-    const names = [];
-    for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+    const names = await readdir(dir);
     assert.deepEqual(names, ["backup.cdb"]);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
@@ -357,28 +359,28 @@ async function serveLoaded(server: Server) {
 }
 
 test("setBackup stops writing after server.close()", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "cyberdb_snapshot_" });
+  const dir = await mkdtemp(join(tmpdir(), "cyberdb_snapshot_"));
   const path = `${dir}/backup.cdb`;
   try {
     const server = new Server();
     server.setBackup(path, { interval: 0.05 });
     await server.close();
     await sleep(200);
-    assert.equal(await Deno.stat(path).then(() => true, () => false), false);
+    assert.equal(await stat(path).then(() => true, () => false), false);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
 test("save is atomic: it replaces the file and leaves no temporary files behind", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "cyberdb_snapshot_" });
+  const dir = await mkdtemp(join(tmpdir(), "cyberdb_snapshot_"));
   const path = `${dir}/data.cdb`;
   try {
     const fx = await startServer();
     try {
       await using proxy = await fx.client.getProxy().connect();
       const list = await proxy.createCyberList("grows");
-      await Deno.writeTextFile(path, "an old file that gets replaced");
+      await writeFile(path, "an old file that gets replaced");
       // Many saves at once run one after another, each replacing the file.
       const saves = [];
       for (let i = 0; i < 10; i++) {
@@ -386,8 +388,7 @@ test("save is atomic: it replaces the file and leaves no temporary files behind"
         saves.push(fx.server.save(path));
       }
       await Promise.all(saves);
-      const names = [];
-      for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+      const names = await readdir(dir);
       assert.deepEqual(names, ["data.cdb"]);
       assert.equal(names.some((name) => name.includes(".tmp-")), false);
       // The file is the last save: all ten items.
@@ -405,23 +406,22 @@ test("save is atomic: it replaces the file and leaves no temporary files behind"
       await fx.close();
     }
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
 test("save to a directory that does not exist rejects and leaves no file", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "cyberdb_snapshot_" });
+  const dir = await mkdtemp(join(tmpdir(), "cyberdb_snapshot_"));
   const path = `${dir}/missing/data.cdb`;
   try {
     const server = new Server();
     await assert.rejects(server.save(path));
     // A failed save does not block the next one.
     await server.save(`${dir}/ok.cdb`);
-    const names = [];
-    for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+    const names = await readdir(dir);
     assert.deepEqual(names, ["ok.cdb"]);
     await server.close();
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await rm(dir, { recursive: true, force: true });
   }
 });
