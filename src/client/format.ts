@@ -161,12 +161,13 @@ export function formatInfo(info: ServerInfo): string {
   const tableWidth = Math.max(0, ...info.tables.map((table) => table.name.length));
   return [
     ...lines.map(([label, text]) => `${label.padEnd(width)}  ${text}`),
-    ...info.tables.map((table) =>
-      `  ${table.name.padEnd(tableWidth)}  ${table.type}  ${table.size} ${
-        table.type === "CyberDict" ? "entries" : "items"
-      }`
-    ),
+    ...info.tables.map((table) => `  ${table.name.padEnd(tableWidth)}  ${table.type}  ${count(table)}`),
   ].join("\n");
+}
+
+function count(table: ServerInfo["tables"][number]): string {
+  const [one, many] = table.type === "CyberDict" ? ["entry", "entries"] : ["item", "items"];
+  return `${table.size} ${table.size === 1 ? one : many}`;
 }
 
 function formatBytes(bytes: number): string {
