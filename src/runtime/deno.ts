@@ -44,6 +44,10 @@ class DenoConn implements Conn {
     }
   }
 
+  closeWrite(): Promise<void> {
+    return this.#conn.closeWrite();
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -29,6 +29,8 @@ export interface Conn {
   read(): Promise<Uint8Array | null>;
   /** Writes all of `data`; rejects if the connection is gone. */
   write(data: Uint8Array): Promise<void>;
+  /** Ends the sending side only (the peer reads end of stream and can still answer); rejects if the connection is gone. */
+  closeWrite(): Promise<void>;
   /** Closes the connection; safe to call more than once. */
   close(): void;
 }

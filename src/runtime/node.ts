@@ -151,6 +151,24 @@ class NodeConn implements Conn {
     });
   }
 
+  closeWrite(): Promise<void> {
+    const socket = this.#socket;
+    if (this.#closed || socket.destroyed) return Promise.reject(new Error("the connection is closed"));
+    return new Promise((resolve, reject) => {
+      socket.end();
+      const ended = () => {
+        socket.off("close", gone);
+        resolve();
+      };
+      const gone = () => {
+        socket.off("finish", ended);
+        reject(new Error("the connection closed before its end was sent"));
+      };
+      socket.once("finish", ended);
+      socket.once("close", gone);
+    });
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
