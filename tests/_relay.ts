@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { type Conn, type Listener, runtime } from "../src/runtime/mod.ts";
 
 /** Which way bytes travel through the relay. */
 export type Direction = "toServer" | "toClient";
@@ -38,11 +39,6 @@ export interface RelayOptions {
 
 const FRAME_HEADER = 4;
 
-/** Writes all of `data`. */
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  for (let at = 0; at < data.length;) at += await conn.write(data.subarray(at));
-}
-
 /** One client connection through the relay and its connection to the server. */
 export class RelayLink {
   /** 0 for the first connection accepted, then 1, 2, … */
@@ -53,13 +49,13 @@ export class RelayLink {
   readonly ended: Record<Direction, Promise<void>>;
   /** Resolves once both directions ended and both sockets are closed. */
   readonly done: Promise<void>;
-  #client: Deno.Conn;
-  #server: Deno.Conn;
+  #client: Conn;
+  #server: Conn;
   #writes: Record<Direction, Promise<void>> = { toServer: Promise.resolve(), toClient: Promise.resolve() };
   #closed = false;
   #relay: Relay;
 
-  constructor(index: number, client: Deno.Conn, server: Deno.Conn, relay: Relay, framed: boolean) {
+  constructor(index: number, client: Conn, server: Conn, relay: Relay, framed: boolean) {
     this.index = index;
     this.#client = client;
     this.#server = server;
@@ -87,36 +83,27 @@ export class RelayLink {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const conn of [this.#client, this.#server]) {
-      try {
-        conn.close();
-      } catch {
-        // already closed
-      }
-    }
+    for (const conn of [this.#client, this.#server]) conn.close();
   }
 
   #write(direction: Direction, bytes: Uint8Array): Promise<void> {
     const destination = direction === "toServer" ? this.#server : this.#client;
-    const written = this.#writes[direction].then(() => writeAll(destination, bytes));
+    const written = this.#writes[direction].then(() => destination.write(bytes));
     this.#writes[direction] = written.catch(() => {});
     return written;
   }
 
-  async #pump(direction: Direction, source: Deno.Conn, destination: Deno.Conn, framed: boolean): Promise<void> {
-    const chunk = new Uint8Array(64 * 1024);
+  async #pump(direction: Direction, source: Conn, destination: Conn, framed: boolean): Promise<void> {
     let pending = new Uint8Array(0);
     try {
-      for (;;) {
-        const n = await source.read(chunk);
-        if (n === null) break;
+      for (let chunk = await source.read(); chunk !== null; chunk = await source.read()) {
         if (!framed) {
-          await this.#forward(direction, chunk.slice(0, n));
+          await this.#forward(direction, chunk.slice());
           continue;
         }
-        const joined = new Uint8Array(pending.length + n);
+        const joined = new Uint8Array(pending.length + chunk.length);
         joined.set(pending);
-        joined.set(chunk.subarray(0, n), pending.length);
+        joined.set(chunk, pending.length);
         let at = 0;
         while (joined.length - at >= FRAME_HEADER) {
           const length = new DataView(joined.buffer, at).getUint32(0);
@@ -168,13 +155,13 @@ export class Relay implements AsyncDisposable {
   readonly links: RelayLink[] = [];
   /** The hook each frame (or chunk) passes through; `undefined` forwards everything. */
   intercept: Intercept | undefined;
-  #listener: Deno.TcpListener;
+  #listener: Listener;
   #target: { hostname: string; port: number };
   #framed: boolean;
   #accepting: Promise<void>;
   #closed = false;
 
-  private constructor(listener: Deno.TcpListener, options: RelayOptions) {
+  private constructor(listener: Listener, options: RelayOptions) {
     this.#listener = listener;
     this.port = listener.addr.port;
     this.#target = { hostname: options.hostname ?? "127.0.0.1", port: options.port };
@@ -184,8 +171,8 @@ export class Relay implements AsyncDisposable {
   }
 
   /** Starts listening on a free loopback port. */
-  static start(options: RelayOptions): Promise<Relay> {
-    return Promise.resolve(new Relay(Deno.listen({ hostname: "127.0.0.1", port: 0 }), options));
+  static async start(options: RelayOptions): Promise<Relay> {
+    return new Relay(await runtime.listen({ hostname: "127.0.0.1", port: 0 }), options);
   }
 
   /**
@@ -206,15 +193,16 @@ export class Relay implements AsyncDisposable {
 
   async #accept(): Promise<void> {
     for (;;) {
-      let client: Deno.Conn;
+      let client: Conn | null;
       try {
         client = await this.#listener.accept();
       } catch {
-        return; // closed
+        return;
       }
-      let server: Deno.Conn;
+      if (client === null) return; // closed
+      let server: Conn;
       try {
-        server = await Deno.connect(this.#target);
+        server = await runtime.connect(this.#target);
       } catch {
         client.close();
         continue;
@@ -232,11 +220,7 @@ export class Relay implements AsyncDisposable {
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      try {
-        this.#listener.close();
-      } catch {
-        // already closed
-      }
+      this.#listener.close();
     }
     await this.#accepting;
     for (const link of this.links) link.close();

@@ -10,6 +10,7 @@ import { answerServerHello, checkServerWelcome } from "../src/crypto/handshake.t
 import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../src/crypto/record.ts";
 import { decode, encode, WRAPPED_DEPTH } from "../src/protocol/codec.ts";
 import type { ServerHello } from "../src/protocol/messages.ts";
+import { type Conn, runtime } from "../src/runtime/mod.ts";
 
 /** Wraps a body in a frame: 4-byte big-endian length, then the body. */
 export function frame(body: Uint8Array, length: number = body.length): Uint8Array<ArrayBuffer> {
@@ -51,24 +52,31 @@ class Frames {
 /** Thrown when the server sent nothing more within the time allowed. */
 export class WireTimeout extends Error {}
 
+/** Whether a failed write means that the peer went away (reset, broken pipe, closed), in Deno or Node. */
+export function isPeerGone(error: unknown): boolean {
+  const { name, code, message } = error as { name?: string; code?: string; message?: string };
+  return ["BrokenPipe", "ConnectionReset", "BadResource"].includes(name ?? "") ||
+    ["EPIPE", "ECONNRESET", "ERR_STREAM_DESTROYED", "ERR_STREAM_WRITE_AFTER_END"].includes(code ?? "") ||
+    /connection (is )?closed/.test(message ?? "");
+}
+
 /** A raw connection to a server. Every read has a deadline; a late read closes the connection. */
 export class RawConn {
-  readonly conn: Deno.TcpConn;
+  readonly conn: Conn;
   #frames = new Frames();
   #records = new Frames();
   #sealer: RecordSealer | undefined;
   #opener: RecordOpener | undefined;
-  #chunk = new Uint8Array(64 * 1024);
   #eof = false;
   #closed = false;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Conn) {
     this.conn = conn;
   }
 
   /** Connects to a server on loopback. */
   static async connect(port: number, hostname = "127.0.0.1"): Promise<RawConn> {
-    return new RawConn(await Deno.connect({ hostname, port }));
+    return new RawConn(await runtime.connect({ hostname, port }));
   }
 
   /** Whether the peer closed its side (end of stream was read). */
@@ -78,7 +86,7 @@ export class RawConn {
 
   /** Writes bytes as they are. Rejects when the server is gone. */
   async write(bytes: Uint8Array): Promise<void> {
-    for (let at = 0; at < bytes.length;) at += await this.conn.write(bytes.subarray(at));
+    await this.conn.write(bytes);
   }
 
   /**
@@ -174,11 +182,7 @@ export class RawConn {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    try {
-      this.conn.close();
-    } catch {
-      // already closed
-    }
+    this.conn.close();
   }
 
   async #read(timeout: number): Promise<Uint8Array | null> {
@@ -186,22 +190,22 @@ export class RawConn {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), timeout));
     try {
-      const n = await Promise.race([
-        this.conn.read(this.#chunk).catch((error) => {
-          if (this.#closed || error instanceof Deno.errors.ConnectionReset) return null;
+      const chunk = await Promise.race([
+        this.conn.read().catch((error) => {
+          if (this.#closed || isPeerGone(error)) return null;
           throw error;
         }),
         expired,
       ]);
-      if (n === "timeout") {
+      if (chunk === "timeout") {
         this.close();
         throw new WireTimeout(`nothing from the server within ${Math.round(timeout)} ms`);
       }
-      if (n === null) {
+      if (chunk === null) {
         this.#eof = true;
         return null;
       }
-      return this.#chunk.slice(0, n);
+      return chunk.slice();
     } finally {
       clearTimeout(timer);
     }

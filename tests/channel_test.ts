@@ -31,6 +31,10 @@ class ManualConn implements Conn {
     this.#pending.shift()?.();
   }
 
+  closeWrite(): Promise<void> {
+    return Promise.resolve();
+  }
+
   close(): void {
     for (const resolve of this.#pending.splice(0)) resolve();
   }

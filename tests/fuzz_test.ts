@@ -17,13 +17,14 @@ import assert from "node:assert/strict";
 import { answerServerHello } from "../src/crypto/handshake.ts";
 import { decode, encode } from "../src/protocol/codec.ts";
 import type { ServerHello } from "../src/protocol/messages.ts";
+import { runtime } from "../src/runtime/mod.ts";
 import { BadRequestError, type Client, connect, Server, type StartOptions } from "../mod.ts";
 import { startServer } from "./_server.ts";
-import { concat, frame, RawConn } from "./_wire.ts";
+import { concat, frame, isPeerGone, RawConn } from "./_wire.ts";
 
 const HOST = "127.0.0.1";
 const PASSWORD = "correct horse battery staple";
-const SEED = Number(Deno.env.get("CYBERDB_FUZZ_SEED") ?? 20_240_601) >>> 0;
+const SEED = Number(runtime.env("CYBERDB_FUZZ_SEED") ?? 20_240_601) >>> 0;
 
 /** Random byte strings per variant and phase (before auth, after auth). */
 const RANDOM_INPUTS = 5_000;
@@ -48,7 +49,7 @@ const TEST_BUDGET_MS = 25_000;
  */
 const RSS_GROWTH_LIMIT = 512 * 1024 * 1024;
 const RSS_PLATEAU_LIMIT = 160 * 1024 * 1024;
-const RSS_AT_START = Deno.memoryUsage().rss;
+const RSS_AT_START = runtime.memoryUsage();
 /** Resident size once the first fuzz test is done: the plateau later tests are held to. */
 let rssAfterWarmUp: number | undefined;
 
@@ -309,7 +310,7 @@ async function writeTolerant(raw: RawConn, bytes: Uint8Array): Promise<void> {
   try {
     await raw.write(bytes);
   } catch (error) {
-    if (!(error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset)) throw error;
+    if (!isPeerGone(error)) throw error;
   }
 }
 
@@ -328,7 +329,7 @@ async function assertServerHealthy(port: number, start: StartOptions): Promise<v
   } finally {
     await client.close();
   }
-  const growth = Deno.memoryUsage().rss - RSS_AT_START;
+  const growth = runtime.memoryUsage() - RSS_AT_START;
   assert.ok(growth < RSS_GROWTH_LIMIT, `resident memory grew by ${Math.round(growth / 2 ** 20)} MiB`);
 }
 
@@ -438,7 +439,7 @@ for (const variant of VARIANTS) {
     } finally {
       await server.close();
     }
-    rssAfterWarmUp ??= Deno.memoryUsage().rss;
+    rssAfterWarmUp ??= runtime.memoryUsage();
   });
 
   test(`${variant.name}: random and mutated request frames after auth get BAD_REQUEST with the right ids, and the connection stays open`, async () => {
@@ -736,7 +737,7 @@ test("a __proto__ key in a request's value is stored as data and pollutes no pro
 });
 
 test("after all of the above this process's memory stayed bounded, and flat after the first fuzz test", () => {
-  const rss = Deno.memoryUsage().rss;
+  const rss = runtime.memoryUsage();
   const mib = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
   assert.ok(rss - RSS_AT_START < RSS_GROWTH_LIMIT, `resident memory grew by ${mib(rss - RSS_AT_START)}`);
   if (rssAfterWarmUp !== undefined) {
