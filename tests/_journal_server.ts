@@ -15,9 +15,10 @@
 import { parseArgs } from "node:util";
 import { Server } from "../mod.ts";
 import type { FsyncPolicy } from "../mod.ts";
+import { runtime } from "../src/runtime/mod.ts";
 
 const { values } = parseArgs({
-  args: Deno.args,
+  args: runtime.args(),
   strict: true,
   options: {
     port: { type: "string", default: "0" },
@@ -31,11 +32,11 @@ if (values.journal === undefined || values.db === undefined) {
   console.error(
     "usage: _journal_server.ts --journal <path> --db <path> [--port n] [--max-size bytes] [--fsync policy]",
   );
-  Deno.exit(2);
+  runtime.exit(2);
 }
 const server = new Server({ log: true });
 try {
-  if (await Deno.stat(values.db).then(() => true, () => false)) await server.load(values.db);
+  if (await runtime.exists(values.db)) await server.load(values.db);
   server.setBackup(values.db, { interval: 0 });
   await server.run({
     hostname: "127.0.0.1",
@@ -45,5 +46,5 @@ try {
 } catch (error) {
   console.error(`error: ${(error as Error).message}`);
   await server.close();
-  Deno.exit(1);
+  runtime.exit(1);
 }

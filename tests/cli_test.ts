@@ -7,7 +7,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { AuthenticationError, connect, EncryptionRequiredError, ForbiddenError } from "../mod.ts";
+import { runtime } from "../src/runtime/mod.ts";
 import { freePort, LISTENING, spawnServer, waitForPort } from "./_child_server.ts";
 
 const FLAGS = [
@@ -84,10 +88,10 @@ test("server.ts rejects out-of-range numbers and --backup-interval without --db 
 });
 
 test("server.ts --db saves on SIGTERM (exit 0) and loads the value back on restart", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "cyberdb_cli_" });
+  const dir = await mkdtemp(join(tmpdir(), "cyberdb_cli_"));
   const db = `${dir}/data.cdb`;
   try {
-    const port = freePort();
+    const port = await freePort();
     const first = spawnServer(["--db", db, "--port", String(port)]);
     try {
       const [, listening] = await first.waitForStderr(LISTENING);
@@ -103,14 +107,14 @@ test("server.ts --db saves on SIGTERM (exit 0) and loads the value back on resta
         await client.close();
       }
       assert.equal(
-        await Deno.stat(db).then(() => true, () => false),
+        await stat(db).then(() => true, () => false),
         false,
         "the snapshot was written before the shutdown",
       );
       first.signal("SIGTERM");
       const status = await first.exit();
       assert.equal(status.code, 0, first.stderr);
-      assert.ok((await Deno.stat(db)).size > 0, "no snapshot after SIGTERM");
+      assert.ok((await stat(db)).size > 0, "no snapshot after SIGTERM");
     } finally {
       await first.kill();
     }
@@ -143,15 +147,15 @@ test("server.ts --db saves on SIGTERM (exit 0) and loads the value back on resta
       await second.kill();
     }
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
 test("server.ts --db --backup-interval writes snapshots while running", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "cyberdb_cli_" });
+  const dir = await mkdtemp(join(tmpdir(), "cyberdb_cli_"));
   const db = `${dir}/data.cdb`;
   try {
-    const port = freePort();
+    const port = await freePort();
     const cli = spawnServer([
       "--db",
       db,
@@ -172,20 +176,20 @@ test("server.ts --db --backup-interval writes snapshots while running", async ()
       let exists = false;
       for (let i = 0; i < 100 && !exists; i++) {
         await new Promise((resolve) => setTimeout(resolve, 50));
-        exists = await Deno.stat(db).then(() => true, () => false);
+        exists = await stat(db).then(() => true, () => false);
       }
       assert.ok(exists, "no periodic snapshot within 5 s");
     } finally {
       await cli.kill();
     }
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
 test("server.ts takes the password from CYBERDB_PASSWORD", async () => {
   const password = "from the environment";
-  const port = freePort();
+  const port = await freePort();
   const cli = spawnServer(["--port", String(port)], {
     CYBERDB_PASSWORD: password,
   });
@@ -218,7 +222,7 @@ test("server.ts takes the password from CYBERDB_PASSWORD", async () => {
 });
 
 test("server.ts --whitelist refuses peers outside it with FORBIDDEN", async () => {
-  const port = freePort();
+  const port = await freePort();
   const cli = spawnServer([
     "--port",
     String(port),
@@ -244,10 +248,10 @@ test("server.ts --whitelist refuses peers outside it with FORBIDDEN", async () =
 });
 
 test("server.ts exits 1 with a message when the port is in use or the --db file is corrupt", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "cyberdb_cli_" });
-  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const dir = await mkdtemp(join(tmpdir(), "cyberdb_cli_"));
+  const taken = await runtime.listen({ hostname: "127.0.0.1", port: 0 });
   try {
-    const port = (taken.addr as Deno.NetAddr).port;
+    const port = taken.addr.port;
     const busy = spawnServer(["--port", String(port)]);
     try {
       assert.equal((await busy.exit()).code, 1);
@@ -257,25 +261,25 @@ test("server.ts exits 1 with a message when the port is in use or the --db file 
     }
 
     const db = `${dir}/corrupt.cdb`;
-    await Deno.writeTextFile(db, "not a snapshot");
-    const corrupt = spawnServer(["--db", db, "--port", String(freePort())]);
+    await writeFile(db, "not a snapshot");
+    const corrupt = spawnServer(["--db", db, "--port", String(await freePort())]);
     try {
       assert.equal((await corrupt.exit()).code, 1);
       assert.ok(corrupt.stderr.includes(db), corrupt.stderr);
       // The corrupt file is left alone, not overwritten.
-      assert.equal(await Deno.readTextFile(db), "not a snapshot");
+      assert.equal(await readFile(db, "utf8"), "not a snapshot");
     } finally {
       await corrupt.kill();
     }
   } finally {
     taken.close();
-    await Deno.remove(dir, { recursive: true });
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
 test("server.ts --encrypt --password serves encrypting clients and refuses plain ones with ENCRYPTION_REQUIRED", async () => {
   const password = "encrypted cli";
-  const port = freePort();
+  const port = await freePort();
   const cli = spawnServer(["--port", String(port), "--password", password, "--encrypt"]);
   try {
     await cli.waitForStderr(LISTENING);
@@ -307,7 +311,7 @@ test("server.ts --encrypt --password serves encrypting clients and refuses plain
 });
 
 test("server.ts --encrypt without a password exits 1 with a message", async () => {
-  const cli = spawnServer(["--port", String(freePort()), "--encrypt"]);
+  const cli = spawnServer(["--port", String(await freePort()), "--encrypt"]);
   try {
     assert.equal((await cli.exit()).code, 1, cli.stderr);
     assert.match(cli.stderr, /password/);

@@ -9,6 +9,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { copyFileSync } from "node:fs";
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   type Client,
   connect,
@@ -37,16 +41,21 @@ function prng(seed: number): () => number {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
+  return await stat(path).then(() => true, () => false);
+}
+
+/** A file's bytes as a plain Uint8Array (Node's readFile gives a Buffer, which deepEqual tells apart). */
+async function bytesOf(path: string): Promise<Uint8Array> {
+  return new Uint8Array(await readFile(path));
 }
 
 /** Runs `body` with a fresh temporary directory, removed afterwards. */
 async function inTempDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "cyberdb_journal_" });
+  const dir = await mkdtemp(join(tmpdir(), "cyberdb_journal_"));
   try {
     await body(dir);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -343,12 +352,12 @@ test("a torn last record is dropped with a warning naming its size; earlier chan
       await server.client.close();
       await server.child.kill();
     }
-    const bytes = await Deno.readFile(journal);
+    const bytes = await bytesOf(journal);
     const records = journalRecords(bytes);
     assert.equal(records.length, 32, "create + 31 sets");
     const last = records[records.length - 1];
     assert.equal(last.offset + last.size, bytes.length);
-    await Deno.truncate(journal, bytes.length - 3);
+    await truncate(journal, bytes.length - 3);
 
     server = await cliServer(journal);
     try {
@@ -361,7 +370,7 @@ test("a torn last record is dropped with a warning naming its size; earlier chan
       for (let i = 0; i < 30; i++) assert.equal(await dict.get(i), i);
       assert.equal(await dict.has("last"), false);
       // The file was cut back to its last whole record, and appends continue from there.
-      assert.equal((await Deno.stat(journal)).size, last.offset);
+      assert.equal((await stat(journal)).size, last.offset);
       for (let i = 100; i < 110; i++) await dict.set(i, i);
     } finally {
       await server.client.close();
@@ -375,7 +384,7 @@ test("a torn last record is dropped with a warning naming its size; earlier chan
       assert.equal(await dict.size(), 40);
       for (let i = 100; i < 110; i++) assert.equal(await dict.get(i), i);
       assert.doesNotMatch(server.child.stderr, /torn/);
-      const after = await Deno.readFile(journal);
+      const after = await bytesOf(journal);
       assert.equal(journalRecords(after).at(-1)!.offset + journalRecords(after).at(-1)!.size, after.length);
     } finally {
       await server.client.close();
@@ -402,12 +411,12 @@ async function journalWithBadRecord(journal: string, bad: number, where = "paylo
     await server.client.close();
     await server.child.kill();
   }
-  const bytes = await Deno.readFile(journal);
+  const bytes = await bytesOf(journal);
   const records = journalRecords(bytes);
   assert.equal(records.length, 21);
   const { offset, size } = records[bad];
   bytes[where === "payload" ? offset + 8 + Math.floor((size - 8) / 2) : offset] ^= 0x40;
-  await Deno.writeFile(journal, bytes);
+  await writeFile(journal, bytes);
   return bytes;
 }
 
@@ -426,16 +435,14 @@ test("server.ts refuses a journal with a bad record in the middle (exit 1), and 
     } finally {
       await refused.kill();
     }
-    assert.deepEqual(await Deno.readFile(journal), corrupted, "the refused journal was changed");
+    assert.deepEqual(await bytesOf(journal), corrupted, "the refused journal was changed");
 
     let server = await cliServer(journal, ["--repair-journal"]);
     try {
       await server.child.waitForStderr(/repaired journal/);
-      const asides = [...Deno.readDirSync(dir)].map((entry) => entry.name).filter((name) =>
-        name.startsWith("j.corrupt-")
-      );
-      assert.equal(asides.length, 1, `files: ${[...Deno.readDirSync(dir)].map((entry) => entry.name)}`);
-      assert.deepEqual(await Deno.readFile(`${dir}/${asides[0]}`), corrupted);
+      const asides = (await readdir(dir)).filter((name) => name.startsWith("j.corrupt-"));
+      assert.equal(asides.length, 1, `files: ${await readdir(dir)}`);
+      assert.deepEqual(await bytesOf(`${dir}/${asides[0]}`), corrupted);
       await using proxy = await server.client.getProxy().connect();
       const dict = await proxy.getCyberDict<number>("d");
       assert.deepEqual(await dict.entries(), [[0, 0], [1, 1], [2, 2], [3, 3], [4, 4]]);
@@ -506,7 +513,7 @@ test("a bad length in an early record is refused as corruption, not dropped with
     } finally {
       await server.close();
     }
-    assert.deepEqual(await Deno.readFile(journal), corrupted, "the journal was cut");
+    assert.deepEqual(await bytesOf(journal), corrupted, "the journal was cut");
   });
 });
 
@@ -522,8 +529,8 @@ test("a journal ending in zeros (a crash that extended the file but lost its dat
     } finally {
       await first.close();
     }
-    const whole = await Deno.readFile(journal);
-    await Deno.writeFile(journal, new Uint8Array(4096), { append: true });
+    const whole = await bytesOf(journal);
+    await appendFile(journal, new Uint8Array(4096));
     const lines: string[] = [];
     const server = new Server({ log: true });
     const log = console.error;
@@ -538,7 +545,7 @@ test("a journal ending in zeros (a crash that extended the file but lost its dat
       await server.close();
     }
     assert.ok(lines.some((line) => /torn record.*dropped its 4096 bytes/.test(line)), lines.join("\n"));
-    assert.deepEqual(await Deno.readFile(journal), whole);
+    assert.deepEqual(await bytesOf(journal), whole);
   });
 });
 
@@ -642,7 +649,7 @@ async function replayIsExact(maxSize?: number): Promise<void> {
     } finally {
       await first.close();
     }
-    const epoch = journalEpoch(await Deno.readFile(journal.path));
+    const epoch = journalEpoch(await bytesOf(journal.path));
     if (maxSize !== undefined) assert.ok(epoch > 3, `only ${epoch - 1} compactions with maxSize ${maxSize}`);
     else assert.equal(epoch, 1);
 
@@ -804,7 +811,7 @@ test("save() of 200,000 entries does not stall a client doing gets meanwhile", a
       console.log(`save of 200,000 entries: ${gets} gets served meanwhile, longest gap ${maxGap.toFixed(1)} ms`);
       assert.ok(gets > 1, `only ${gets} gets while saving`);
       assert.ok(maxGap < 500, `a get waited ${maxGap.toFixed(1)} ms while saving`);
-      assert.ok((await Deno.stat(`${dir}/big.cdb`)).size > 200_000 * 10);
+      assert.ok((await stat(`${dir}/big.cdb`)).size > 200_000 * 10);
     } finally {
       for (const client of clients) await client.close();
       await server.close();
@@ -821,8 +828,8 @@ test("a compaction whose snapshot fails loses nothing: the next one does not rep
     const journal = { path: `${dir}/j`, fsync: "no" as const, maxSize: 2048 };
     // A snapshot path that cannot be written (a directory that is not empty): every compaction fails
     // after moving the journal aside. The first start already wrote <journal>.snapshot.
-    await Deno.mkdir(`${dir}/blocked`);
-    await Deno.writeTextFile(`${dir}/blocked/file`, "");
+    await mkdir(`${dir}/blocked`);
+    await writeFile(`${dir}/blocked/file`, "");
     const server = new Server();
     try {
       await serveJournal(server, journal, async (proxy) => {
@@ -882,7 +889,7 @@ test("load() while journaling: a change acknowledged after it is recoverable fro
     }
     const journal = { path: `${dir}/j`, fsync: "always" as const };
     const crash = `${dir}/crash`;
-    await Deno.mkdir(crash);
+    await mkdir(crash);
     const server = new Server();
     try {
       await serveJournal(server, journal, async (proxy) => {
@@ -894,9 +901,9 @@ test("load() while journaling: a change acknowledged after it is recoverable fro
         // A crash now: the files as they are at this instant.
         for (const name of ["j", "j.old", "j.snapshot"]) {
           try {
-            Deno.copyFileSync(`${dir}/${name}`, `${crash}/${name}`);
+            copyFileSync(`${dir}/${name}`, `${crash}/${name}`);
           } catch (error) {
-            if (!(error instanceof Deno.errors.NotFound)) throw error;
+            if ((error as { code?: string }).code !== "ENOENT") throw error;
           }
         }
         await within(loading, 30_000, "load");
