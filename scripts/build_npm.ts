@@ -31,6 +31,8 @@ const NODE_ENGINES = ">=20.19";
 /** Where the source lives when `git remote get-url origin` has nothing to say. */
 const REPOSITORY = "https://github.com/cyberdb/cyberdb";
 const ENTRIES = ["mod.ts", "client.ts", "server.ts"];
+/** The commands the package installs: the server, and the shell. */
+const BINS = { "cyberdb-server": "server.js", "cyberdb": "client.js" };
 /** Web types that Deno has as globals and @types/node 20 only inside `node:` modules. */
 const NODE_GLOBALS = `type CryptoKey = import("node:crypto").webcrypto.CryptoKey;\n`;
 const SOURCE_DIRS = ["src"];
@@ -158,7 +160,7 @@ function manifest(config: DenoConfig, deps: Record<string, string>, repo: string
     main: "./mod.js",
     types: "./mod.d.ts",
     exports: { ".": entry("mod"), "./client": entry("client"), "./server": entry("server") },
-    bin: { "cyberdb-server": "./server.js" },
+    bin: Object.fromEntries(Object.entries(BINS).map(([name, file]) => [name, `./${file}`])),
     files: ["*.js", "*.d.ts", "src/", "README.md", "LICENSE"],
     engines: { node: NODE_ENGINES },
     dependencies: deps,
@@ -206,9 +208,11 @@ export async function build(options: BuildOptions = {}): Promise<string> {
     await Deno.remove(stage, { recursive: true });
   }
 
-  const server = `${out}/server.js`;
-  await Deno.writeTextFile(server, `#!/usr/bin/env node\n${await Deno.readTextFile(server)}`);
-  await Deno.chmod(server, 0o755);
+  for (const bin of Object.values(BINS)) {
+    const path = `${out}/${bin}`;
+    await Deno.writeTextFile(path, `#!/usr/bin/env node\n${await Deno.readTextFile(path)}`);
+    await Deno.chmod(path, 0o755);
+  }
   await Deno.writeTextFile(
     `${out}/package.json`,
     JSON.stringify(manifest(config, deps, await repository()), null, 2) + "\n",
