@@ -170,8 +170,18 @@ test(
   },
 );
 
-/** The built npm package (`deno task build:npm`), or why the Node app cannot run. */
-async function npmPackage(): Promise<{ dir: string; node: string } | { skip: string }> {
+/** examples/hello/node_app.mjs: in the repository, or in the repository holding the package the tests were compiled into. */
+async function nodeApp(): Promise<string | undefined> {
+  for (const path of [join(ROOT, "examples/hello/node_app.mjs"), join(ROOT, "../examples/hello/node_app.mjs")]) {
+    if (await stat(path).then(() => true, () => false)) return path;
+  }
+  return undefined;
+}
+
+/** The built npm package (`deno task build:npm`), node and the app, or why the Node app cannot run. */
+async function npmPackage(): Promise<{ dir: string; node: string; app: string } | { skip: string }> {
+  const app = await nodeApp();
+  if (app === undefined) return { skip: `examples/hello/node_app.mjs is not beside ${ROOT}` };
   let node = process.execPath;
   if (IS_DENO) {
     try {
@@ -187,20 +197,12 @@ async function npmPackage(): Promise<{ dir: string; node: string } | { skip: str
     try {
       const manifest = JSON.parse(await readFile(join(dir, "package.json"), "utf8"));
       await stat(join(dir, "mod.js"));
-      if (manifest.name === "cyberdb") return { dir, node };
+      if (manifest.name === "cyberdb") return { dir, node, app };
     } catch {
       // not built here
     }
   }
   return { skip: "the npm build is missing: run `deno task build:npm` first" };
-}
-
-/** examples/hello/node_app.mjs: in the repository, or beside the package the tests were compiled into. */
-async function nodeApp(): Promise<string> {
-  for (const path of [join(ROOT, "examples/hello/node_app.mjs"), join(ROOT, "../examples/hello/node_app.mjs")]) {
-    if (await stat(path).then(() => true, () => false)) return path;
-  }
-  throw new Error(`examples/hello/node_app.mjs not found from ${ROOT}`);
 }
 
 const built = await npmPackage();
@@ -217,7 +219,7 @@ test("node:cluster with 4 workers from the npm build shares one server the same 
     // The app imports "cyberdb" as a user's app does after `npm install cyberdb`.
     await mkdir(join(dir, "app", "node_modules"), { recursive: true });
     await symlink(built.dir, join(dir, "app", "node_modules", "cyberdb"), "dir");
-    await copyFile(await nodeApp(), join(dir, "app", "node_app.mjs"));
+    await copyFile(built.app, join(dir, "app", "node_app.mjs"));
     const db = await init(dir);
     const served = await serve(db);
     server = served.server;

@@ -7,14 +7,14 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import process from "node:process";
 import { formatEntries, formatInfo, formatTables, formatValue } from "../src/client/format.ts";
 import { parseLine, parseValue, parseWords, UsageError } from "../src/client/shell.ts";
 import { startServer } from "./_server.ts";
-import { IS_DENO, run } from "./_spawn.ts";
+import { IS_DENO, ROOT, run } from "./_spawn.ts";
 
 const PASSWORD = "correct horse battery staple";
-const NOT_DENO = IS_DENO ? false : "client.ts runs under Deno (under Node, the npm build's bin is the shell)";
 
 test("parseLine reads commands, keys and JSON values; the value is the rest of the line", () => {
   assert.deepEqual(parseLine("get centre content"), { name: "get", table: "centre", key: "content" });
@@ -137,16 +137,20 @@ test("formatTables and formatInfo line up names and facts", () => {
   assert.match(text, /^ {2}centre {2}CyberDict {2}3 entries$/m);
 });
 
-/** Runs `deno run -A client.ts` against a port with the password and `args`; stdin is `input`. */
+/**
+ * Runs the shell against a port with `args`, stdin being `input`: `deno run -A client.ts` under Deno,
+ * `node client.js` from the npm build (where these tests are compiled to) under Node.
+ */
 function shell(port: number, args: string[], input = "", env: Record<string, string> = {}) {
-  return run(process.execPath, ["run", "-A", "client.ts", "--port", String(port), ...args], {
+  const script = IS_DENO ? ["run", "-A", "client.ts"] : [join(ROOT, "client.js")];
+  return run(process.execPath, [...script, "--port", String(port), ...args], {
     input,
     env,
     ms: 60_000,
   });
 }
 
-test("client.ts one-shot commands print the result and exit 0", { skip: NOT_DENO }, async () => {
+test("client.ts one-shot commands print the result and exit 0", async () => {
   const fx = await startServer({ password: PASSWORD, encrypt: true });
   try {
     {
@@ -175,7 +179,7 @@ test("client.ts one-shot commands print the result and exit 0", { skip: NOT_DENO
   }
 });
 
-test("client.ts one-shot errors print the code on stderr and exit non-zero", { skip: NOT_DENO }, async () => {
+test("client.ts one-shot errors print the code on stderr and exit non-zero", async () => {
   const fx = await startServer({ password: PASSWORD });
   try {
     let result = await shell(fx.port, ["--password", PASSWORD, "get", "nope", "x"]);
@@ -202,7 +206,6 @@ test("client.ts one-shot errors print the code on stderr and exit non-zero", { s
 
 test(
   "client.ts reads an interactive session from stdin and answers each line in order",
-  { skip: NOT_DENO },
   async () => {
     const fx = await startServer({ password: PASSWORD });
     try {
