@@ -17,8 +17,11 @@ import { type Client, connect } from "./client.ts";
 import type { ConnectOptions } from "./connection.ts";
 import { type Command, HELP, parseLine, parseWords, runCommand, UsageError } from "./shell.ts";
 
+/** How the shell is started: from the repository under Deno, as the npm package's bin under Node. */
+const COMMAND = runtime.name === "deno" ? "deno run -A client.ts" : "npx cyberdb";
+
 /** The `--help` text. */
-export const USAGE = `Usage: deno run -A client.ts [options] [command ...]
+export const USAGE = `Usage: ${COMMAND} [options] [command ...]
 
 Opens a prompt on a cyberdb server; with a command, runs just that command,
 prints the result and exits (0 on success, 1 with the error code on stderr
@@ -33,9 +36,9 @@ Options (before the command):
   --                  end of options: what follows is the command even if it starts with -
 
 Examples:
-  deno run -A client.ts --port 9980 --password 123456
-  deno run -A client.ts --password 123456 get centre content
-  deno run -A client.ts --password 123456 -- set log 0 -1
+  ${COMMAND} --port 9980 --password 123456
+  ${COMMAND} --password 123456 get centre content
+  ${COMMAND} --password 123456 -- set log 0 -1
 
 ${HELP}
 `;
