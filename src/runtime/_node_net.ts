@@ -1,0 +1,242 @@
+/**
+ * TCP for the Node runtime over `node:net`: Node pushes what arrives, the
+ * {@link Conn} interface pulls, so each connection queues chunks and pauses
+ * its socket while the reader is behind.
+ *
+ * @module
+ */
+import type * as Net from "node:net";
+import type { Addr, Conn, Listener } from "./mod.ts";
+import { node, type NodeError, plain } from "./_node_builtins.ts";
+
+/** Bytes queued unread before the socket is paused; it resumes once the reader has taken them. */
+const HIGH_WATER = 1024 * 1024;
+/** Most bytes handed out by one `read()` when several chunks are queued. */
+const READ_CHUNK = 256 * 1024;
+
+function isDisconnect(error: NodeError): boolean {
+  return error.code === "ECONNRESET" || error.code === "EPIPE" || error.code === "ECONNABORTED" ||
+    error.code === "ERR_STREAM_DESTROYED";
+}
+
+/**
+ * A Node socket behind the pull-based {@link Conn}: pushed chunks are queued
+ * and the socket is paused while more than {@link HIGH_WATER} bytes wait.
+ */
+class NodeConn implements Conn {
+  readonly remoteAddr: Addr;
+  #socket: Net.Socket;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #paused = false;
+  #ended = false;
+  #closed = false;
+  #error: Error | undefined;
+  #waiting: { resolve(chunk: Uint8Array | null): void; reject(error: Error): void } | undefined;
+
+  constructor(socket: Net.Socket) {
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    this.remoteAddr = { hostname: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+    socket.on("data", (chunk: Uint8Array) => this.#push(plain(chunk)));
+    socket.on("end", () => this.#end());
+    socket.on("close", () => this.#end());
+    socket.on("error", (error: NodeError) => {
+      if (!isDisconnect(error)) this.#error ??= error;
+      this.#end();
+    });
+  }
+
+  #push(chunk: Uint8Array): void {
+    const waiting = this.#waiting;
+    if (waiting) {
+      this.#waiting = undefined;
+      waiting.resolve(chunk);
+      return;
+    }
+    this.#queue.push(chunk);
+    this.#queued += chunk.length;
+    if (this.#queued >= HIGH_WATER && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
+    }
+  }
+
+  #end(): void {
+    this.#ended = true;
+    const waiting = this.#waiting;
+    if (!waiting) return;
+    this.#waiting = undefined;
+    if (this.#error && !this.#closed) waiting.reject(this.#error);
+    else waiting.resolve(null);
+  }
+
+  read(): Promise<Uint8Array | null> {
+    if (this.#closed) return Promise.resolve(null);
+    if (this.#queue.length > 0) return Promise.resolve(this.#take());
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#ended) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      this.#waiting = { resolve, reject };
+    });
+  }
+
+  /** Takes the queued chunks, several joined into one while they fit in {@link READ_CHUNK}. */
+  #take(): Uint8Array {
+    const queue = this.#queue;
+    let count = 1;
+    let size = queue[0].length;
+    while (count < queue.length && size + queue[count].length <= READ_CHUNK) size += queue[count++].length;
+    let chunk: Uint8Array;
+    if (count === 1) {
+      chunk = queue[0];
+    } else {
+      chunk = new Uint8Array(size);
+      for (let i = 0, at = 0; i < count; at += queue[i].length, i++) chunk.set(queue[i], at);
+    }
+    queue.splice(0, count);
+    this.#queued -= size;
+    if (this.#paused && this.#queued < HIGH_WATER / 2) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
+    return chunk;
+  }
+
+  write(data: Uint8Array): Promise<void> {
+    if (this.#closed || this.#socket.destroyed) {
+      return Promise.reject(new Error("the connection is closed"));
+    }
+    return new Promise((resolve, reject) => {
+      this.#socket.write(data, (error) => error ? reject(error) : resolve());
+    });
+  }
+
+  closeWrite(): Promise<void> {
+    const socket = this.#socket;
+    if (this.#closed || socket.destroyed) return Promise.reject(new Error("the connection is closed"));
+    return new Promise((resolve, reject) => {
+      socket.end();
+      const ended = () => {
+        socket.off("close", gone);
+        resolve();
+      };
+      const gone = () => {
+        socket.off("finish", ended);
+        reject(new Error("the connection closed before its end was sent"));
+      };
+      socket.once("finish", ended);
+      socket.once("close", gone);
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#queue = [];
+    this.#queued = 0;
+    this.#socket.destroy();
+    this.#end();
+  }
+}
+
+class NodeListener implements Listener {
+  readonly addr: Addr;
+  #server: Net.Server;
+  #pending: Net.Socket[] = [];
+  #waiting: ((conn: Conn | null) => void) | undefined;
+  #closed = false;
+
+  constructor(server: Net.Server, addr: Addr) {
+    this.#server = server;
+    this.addr = addr;
+    server.on("connection", (socket: Net.Socket) => {
+      if (this.#closed) {
+        socket.destroy();
+        return;
+      }
+      const waiting = this.#waiting;
+      if (waiting) {
+        this.#waiting = undefined;
+        waiting(new NodeConn(socket));
+      } else {
+        // Until accepted, only keep it from crashing the process with an unhandled "error".
+        socket.on("error", () => {});
+        this.#pending.push(socket);
+      }
+    });
+    // Errors on a bound server (EMFILE on accept, …) must not crash the process.
+    server.on("error", () => {});
+  }
+
+  accept(): Promise<Conn | null> {
+    if (this.#closed) return Promise.resolve(null);
+    const socket = this.#pending.shift();
+    if (socket) return Promise.resolve(new NodeConn(socket));
+    return new Promise((resolve) => {
+      this.#waiting = resolve;
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#server.close();
+    for (const socket of this.#pending.splice(0)) socket.destroy();
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    waiting?.(null);
+  }
+}
+
+/**
+ * Binds a listening socket.
+ *
+ * @returns the listener, once bound
+ * @throws {Error} saying the address is in use, when it is
+ */
+export function listen(addr: Addr): Promise<Listener> {
+  const server = node().net.createServer({ allowHalfOpen: true });
+  return new Promise((resolve, reject) => {
+    const failed = (error: NodeError) => {
+      server.close();
+      if (error.code === "EADDRINUSE") {
+        reject(
+          new Error(
+            `${addr.hostname}:${addr.port} is already in use; stop the other server or pick another port (0 = any free port)`,
+            { cause: error },
+          ),
+        );
+      } else {
+        reject(error);
+      }
+    };
+    server.once("error", failed);
+    server.listen({ host: addr.hostname, port: addr.port }, () => {
+      server.off("error", failed);
+      const bound = server.address() as Net.AddressInfo;
+      resolve(new NodeListener(server, { hostname: bound.address, port: bound.port }));
+    });
+  });
+}
+
+/**
+ * Opens a TCP connection with Nagle's algorithm off.
+ *
+ * @returns the connection, once established
+ * @throws {Error} Node's error when it cannot connect
+ */
+export function connect(addr: Addr): Promise<Conn> {
+  return new Promise((resolve, reject) => {
+    const socket = node().net.connect({ host: addr.hostname, port: addr.port, allowHalfOpen: true });
+    const failed = (error: Error) => {
+      socket.destroy();
+      reject(error);
+    };
+    socket.once("error", failed);
+    socket.once("connect", () => {
+      socket.off("error", failed);
+      resolve(new NodeConn(socket));
+    });
+  });
+}
