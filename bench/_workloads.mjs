@@ -58,9 +58,7 @@ async function open(count) {
   const proxies = await Promise.all(
     Array.from({ length: count }, () => client.getProxy().connect()),
   );
-  const dict = await proxies[0].createCyberDict("bench").catch(() =>
-    proxies[0].getCyberDict("bench")
-  );
+  const dict = await proxies[0].createCyberDict("bench").catch(() => proxies[0].getCyberDict("bench"));
   await proxies[0].createCyberList("list").catch(() => {});
   const lanes = await Promise.all(proxies.map(async (p) => {
     const d = await p.getCyberDict("bench"), l = await p.getCyberList("list");
@@ -114,9 +112,7 @@ async function main() {
   const db = await open(connections);
   try {
     await db.seed("key", "value-of-the-key");
-    const lanes = inFlight
-      ? Array.from({ length: inFlight }, () => db.lanes[0])
-      : db.lanes;
+    const lanes = inFlight ? Array.from({ length: inFlight }, () => db.lanes[0]) : db.lanes;
     await drive(lanes, Math.min(2000, total), op); // warm-up
     const seconds = await drive(lanes, total, op);
     console.log(JSON.stringify({ ops: total, seconds }));

@@ -19,14 +19,7 @@
  */
 import { parseArgs } from "node:util";
 import { connect } from "../mod.ts";
-import {
-  type Child,
-  freePort,
-  have,
-  ROOT,
-  run,
-  startProcess,
-} from "./_processes.ts";
+import { type Child, freePort, have, ROOT, run, startProcess } from "./_processes.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -65,12 +58,8 @@ async function npmBuild(): Promise<{ entry: string; bin: string }> {
     }),
   );
   const dot = manifest.exports["."];
-  const entry = typeof dot === "string"
-    ? dot
-    : dot.import?.default ?? dot.import ?? dot.default;
-  const bin = typeof manifest.bin === "string"
-    ? manifest.bin
-    : manifest.bin["cyberdb-server"];
+  const entry = typeof dot === "string" ? dot : dot.import?.default ?? dot.import ?? dot.default;
+  const bin = typeof manifest.bin === "string" ? manifest.bin : manifest.bin["cyberdb-server"];
   return {
     entry: `${ROOT}npm/${entry.replace(/^\.\//, "")}`,
     bin: `${ROOT}npm/${bin.replace(/^\.\//, "")}`,
@@ -237,9 +226,7 @@ console.log(
   `cyberdb (${RUNTIME}) vs Redis + ioredis (node), median of ${ROUNDS} alternating rounds, ops/s`,
 );
 console.log(
-  `${"workload".padEnd(38)}${"cyberdb".padStart(11)}${"redis".padStart(11)}${
-    "ratio".padStart(8)
-  }`,
+  `${"workload".padEnd(38)}${"cyberdb".padStart(11)}${"redis".padStart(11)}${"ratio".padStart(8)}`,
 );
 {
   const ours = await startCyberdb(false);
@@ -260,9 +247,7 @@ console.log(
         rounds: { cyberdb: a, redis: b },
       };
       console.log(
-        `${w.name.padEnd(38)}${fmt(median(a))}${fmt(median(b))}${
-          ratio.toFixed(2).padStart(7)
-        }x`,
+        `${w.name.padEnd(38)}${fmt(median(a))}${fmt(median(b))}${ratio.toFixed(2).padStart(7)}x`,
       );
     }
   } finally {
@@ -270,9 +255,7 @@ console.log(
     await theirs.child[Symbol.asyncDispose]();
   }
 }
-const encryptedSelected = ENCRYPTED.filter((id) =>
-  !only || only.includes(id) || only.includes("encrypted")
-);
+const encryptedSelected = ENCRYPTED.filter((id) => !only || only.includes(id) || only.includes("encrypted"));
 if (encryptedSelected.length > 0) {
   console.log(
     `\n7. encrypted (Redis has no equivalent: ratio to our plain figure, alternating plain/encrypted)`,
@@ -296,9 +279,9 @@ if (encryptedSelected.length > 0) {
         rounds: { plain: p, encrypted: e },
       };
       console.log(
-        `${("7. " + name + ", encrypted").padEnd(38)}${fmt(median(e))}${
-          fmt(median(p))
-        }${ratio.toFixed(2).padStart(7)}x  (encrypted, plain)`,
+        `${("7. " + name + ", encrypted").padEnd(38)}${fmt(median(e))}${fmt(median(p))}${
+          ratio.toFixed(2).padStart(7)
+        }x  (encrypted, plain)`,
       );
     }
   } finally {
@@ -317,9 +300,9 @@ if (!only || only.includes("memory")) {
   };
   console.log(
     `\n8. memory, ${ENTRIES.toLocaleString()} entries (16 B keys, 32 B values): server RSS cyberdb ` +
-      `${(rss.cyberdb / 2 ** 20).toFixed(0)} MiB, Redis ${
-        (rss.redis / 2 ** 20).toFixed(0)
-      } MiB, ratio ${ratio.toFixed(2)}x`,
+      `${(rss.cyberdb / 2 ** 20).toFixed(0)} MiB, Redis ${(rss.redis / 2 ** 20).toFixed(0)} MiB, ratio ${
+        ratio.toFixed(2)
+      }x`,
   );
 }
 await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });

@@ -285,17 +285,13 @@ for (
   const a = await cyberdbWrites(ours, total);
   const b = await redisWrites(theirs, total);
   console.log(
-    `fsync ${ours.padEnd(24)}${fmt(a)}${fmt(b)}${
-      (b ? (a / b).toFixed(2) + "x" : "-").padStart(16)
-    }`,
+    `fsync ${ours.padEnd(24)}${fmt(a)}${fmt(b)}${(b ? (a / b).toFixed(2) + "x" : "-").padStart(16)}`,
   );
 }
 const stall = await snapshotStall();
 console.log(
   `\nwhile snapshotting ${ENTRIES.toLocaleString()} entries every second: longest pause between replies ` +
-    `${stall.stall.toFixed(1)} ms (median round trip ${
-      stall.median.toFixed(3)
-    } ms)`,
+    `${stall.stall.toFixed(1)} ms (median round trip ${stall.median.toFixed(3)} ms)`,
 );
 const ours = await saveLoad();
 const theirs = await redisSaveLoad();
@@ -304,8 +300,6 @@ console.log(
 );
 console.log(`save (ms)             ${fmt(ours.save)}${fmt(theirs?.save)}`);
 console.log(
-  `load (ms)             ${fmt(ours.load)}${
-    fmt(theirs?.load)
-  }   (redis: process start to ready, with the RDB load)`,
+  `load (ms)             ${fmt(ours.load)}${fmt(theirs?.load)}   (redis: process start to ready, with the RDB load)`,
 );
 console.log(`file size (bytes)     ${fmt(ours.bytes)}${fmt(theirs?.bytes)}`);

@@ -42,6 +42,8 @@ export class CyberDBError extends Error {
   readonly code: ErrorCode;
 
   /**
+   * Creates the error.
+   *
    * @param code the stable error code
    * @param message what went wrong and what to do about it
    * @param options the standard `ErrorOptions` (a `cause`)
@@ -55,7 +57,11 @@ export class CyberDBError extends Error {
 
 /** A dict key that does not exist (`pop` without default, `popItem` on empty). */
 export class KeyNotFoundError extends CyberDBError {
-  /** @param message what was missing */
+  /**
+   * Creates the error.
+   *
+   * @param message what was missing
+   */
   constructor(message: string) {
     super("KEY_NOT_FOUND", message);
   }
@@ -63,7 +69,11 @@ export class KeyNotFoundError extends CyberDBError {
 
 /** A list index outside the list (`pop(i)`, `set(i)`). */
 export class IndexOutOfRangeError extends CyberDBError {
-  /** @param message which index and the list length */
+  /**
+   * Creates the error.
+   *
+   * @param message which index and the list length
+   */
   constructor(message: string) {
     super("INDEX_OUT_OF_RANGE", message);
   }
@@ -71,7 +81,11 @@ export class IndexOutOfRangeError extends CyberDBError {
 
 /** A value that is not in the list (`remove(v)`). */
 export class ValueNotFoundError extends CyberDBError {
-  /** @param message what was missing */
+  /**
+   * Creates the error.
+   *
+   * @param message what was missing
+   */
   constructor(message: string) {
     super("VALUE_NOT_FOUND", message);
   }
@@ -79,7 +93,11 @@ export class ValueNotFoundError extends CyberDBError {
 
 /** An operation on the wrong kind of table or value (incrementing a string, sorting mixed types). */
 export class WrongTypeError extends CyberDBError {
-  /** @param message what type was found and what was expected */
+  /**
+   * Creates the error.
+   *
+   * @param message what type was found and what was expected
+   */
   constructor(message: string) {
     super("WRONG_TYPE", message);
   }
@@ -87,7 +105,11 @@ export class WrongTypeError extends CyberDBError {
 
 /** A table name that does not exist on the server. */
 export class NoSuchTableError extends CyberDBError {
-  /** @param message which table */
+  /**
+   * Creates the error.
+   *
+   * @param message which table
+   */
   constructor(message: string) {
     super("NO_SUCH_TABLE", message);
   }
@@ -95,7 +117,11 @@ export class NoSuchTableError extends CyberDBError {
 
 /** Creating a table whose name is already taken. */
 export class TableExistsError extends CyberDBError {
-  /** @param message which table */
+  /**
+   * Creates the error.
+   *
+   * @param message which table
+   */
   constructor(message: string) {
     super("TABLE_EXISTS", message);
   }
@@ -103,7 +129,11 @@ export class TableExistsError extends CyberDBError {
 
 /** A request the server cannot understand: unknown op, bad arguments, undecodable bytes. */
 export class BadRequestError extends CyberDBError {
-  /** @param message what was wrong with the request */
+  /**
+   * Creates the error.
+   *
+   * @param message what was wrong with the request
+   */
   constructor(message: string) {
     super("BAD_REQUEST", message);
   }
@@ -111,7 +141,11 @@ export class BadRequestError extends CyberDBError {
 
 /** A frame larger than the configured maximum frame size. */
 export class FrameTooLargeError extends CyberDBError {
-  /** @param message the size and the limit */
+  /**
+   * Creates the error.
+   *
+   * @param message the size and the limit
+   */
   constructor(message: string) {
     super("FRAME_TOO_LARGE", message);
   }
@@ -119,7 +153,11 @@ export class FrameTooLargeError extends CyberDBError {
 
 /** A wrong or missing password, or a server that could not prove it knows the password. */
 export class AuthenticationError extends CyberDBError {
-  /** @param message what to change */
+  /**
+   * Creates the error.
+   *
+   * @param message what to change
+   */
   constructor(message: string) {
     super("AUTH_FAILED", message);
   }
@@ -127,7 +165,11 @@ export class AuthenticationError extends CyberDBError {
 
 /** A plain client talking to a server that requires encryption. */
 export class EncryptionRequiredError extends CyberDBError {
-  /** @param message what to change */
+  /**
+   * Creates the error.
+   *
+   * @param message what to change
+   */
   constructor(message: string) {
     super("ENCRYPTION_REQUIRED", message);
   }
@@ -135,7 +177,11 @@ export class EncryptionRequiredError extends CyberDBError {
 
 /** An encrypting client talking to a server that does not offer encryption. */
 export class EncryptionUnavailableError extends CyberDBError {
-  /** @param message what to change */
+  /**
+   * Creates the error.
+   *
+   * @param message what to change
+   */
   constructor(message: string) {
     super("ENCRYPTION_UNAVAILABLE", message);
   }
@@ -143,7 +189,11 @@ export class EncryptionUnavailableError extends CyberDBError {
 
 /** A peer address that is not on the server's IP whitelist. */
 export class ForbiddenError extends CyberDBError {
-  /** @param message which address */
+  /**
+   * Creates the error.
+   *
+   * @param message which address
+   */
   constructor(message: string) {
     super("FORBIDDEN", message);
   }
@@ -151,7 +201,11 @@ export class ForbiddenError extends CyberDBError {
 
 /** A connection over the server's `maxConnections` cap. */
 export class TooManyConnectionsError extends CyberDBError {
-  /** @param message the cap */
+  /**
+   * Creates the error.
+   *
+   * @param message the cap
+   */
   constructor(message: string) {
     super("TOO_MANY_CONNECTIONS", message);
   }
@@ -160,6 +214,8 @@ export class TooManyConnectionsError extends CyberDBError {
 /** The connection dropped before the reply arrived; the request may or may not have been applied. */
 export class ConnectionClosedError extends CyberDBError {
   /**
+   * Creates the error.
+   *
    * @param message why the connection closed
    * @param options the standard `ErrorOptions` (a `cause`)
    */
@@ -170,7 +226,11 @@ export class ConnectionClosedError extends CyberDBError {
 
 /** A request on a proxy that was closed (or never connected). */
 export class ProxyClosedError extends CyberDBError {
-  /** @param message what to do instead */
+  /**
+   * Creates the error.
+   *
+   * @param message what to do instead
+   */
   constructor(message: string) {
     super("PROXY_CLOSED", message);
   }
@@ -178,7 +238,11 @@ export class ProxyClosedError extends CyberDBError {
 
 /** A request or handshake that took longer than its timeout. */
 export class TimeoutError extends CyberDBError {
-  /** @param message what timed out, and after how long */
+  /**
+   * Creates the error.
+   *
+   * @param message what timed out, and after how long
+   */
   constructor(message: string) {
     super("TIMEOUT", message);
   }
@@ -187,6 +251,8 @@ export class TimeoutError extends CyberDBError {
 /** A snapshot file that is missing, truncated or corrupt. */
 export class SnapshotCorruptError extends CyberDBError {
   /**
+   * Creates the error.
+   *
    * @param message which file and what is wrong with it
    * @param options the standard `ErrorOptions` (a `cause`)
    */
@@ -197,7 +263,11 @@ export class SnapshotCorruptError extends CyberDBError {
 
 /** A journal file with a bad record before its end. */
 export class JournalCorruptError extends CyberDBError {
-  /** @param message which file, where, and how to repair it */
+  /**
+   * Creates the error.
+   *
+   * @param message which file, where, and how to repair it
+   */
   constructor(message: string) {
     super("JOURNAL_CORRUPT", message);
   }

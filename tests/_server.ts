@@ -4,13 +4,7 @@
  *
  * @module
  */
-import {
-  type Client,
-  connect,
-  type ConnectOptions,
-  Server,
-  type StartOptions,
-} from "../mod.ts";
+import { type Client, connect, type ConnectOptions, Server, type StartOptions } from "../mod.ts";
 
 /** A running server and how to reach it. */
 export interface Fixture {

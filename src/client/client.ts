@@ -13,13 +13,15 @@ import { clientClosedError, type ConnectionPool, Proxy } from "./proxy.ts";
  * A client of one cyberdb server: a pool of authenticated connections.
  * Create it with {@link connect}.
  */
-export class Client implements ConnectionPool, AsyncDisposable {
+export class Client implements AsyncDisposable {
   #options: ConnectOptions;
   #idleTimeout: number;
   #idle: Connection[] = [];
   #all = new Set<Connection>();
   #sweep: TimerId | undefined;
   #closed = false;
+  // What proxies lease from; kept off the public surface.
+  #pool: ConnectionPool = { lease: () => this.#lease(), release: (connection) => this.#release(connection) };
 
   /**
    * Use {@link connect} instead, which also opens the first connection.
@@ -38,15 +40,15 @@ export class Client implements ConnectionPool, AsyncDisposable {
 
   /** A proxy not yet connected: call its `connect()` to lease a connection. */
   getProxy(): Proxy {
-    return new Proxy(this);
+    return new Proxy(this.#pool);
   }
 
   /**
-   * Lends an idle connection, or opens a new one. Proxies call this.
+   * Lends an idle connection, or opens a new one.
    *
    * @throws {ConnectionClosedError} when the client is closed or the server is unreachable
    */
-  async lease(): Promise<Connection> {
+  async #lease(): Promise<Connection> {
     if (this.#closed) throw clientClosedError();
     for (
       let connection = this.#idle.pop();
@@ -66,7 +68,7 @@ export class Client implements ConnectionPool, AsyncDisposable {
   }
 
   /** Takes a connection back; a broken one, or any after `close()`, is closed and dropped. */
-  release(connection: Connection): void {
+  #release(connection: Connection): void {
     if (connection.closed || this.#closed) {
       connection.close();
       this.#all.delete(connection);
@@ -137,6 +139,6 @@ export class Client implements ConnectionPool, AsyncDisposable {
  */
 export async function connect(options: ConnectOptions = {}): Promise<Client> {
   const client = new Client(options);
-  client.release(await client.lease());
+  await client.getProxy().connect().then((proxy) => proxy.close());
   return client;
 }

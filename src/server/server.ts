@@ -96,7 +96,11 @@ export class Server {
   #stats = { requests: 0, connections: 0, refused: 0 };
   #startedAt = 0;
 
-  /** @param options logging */
+  /**
+   * Creates a server with no tables; {@link Server.start} makes it listen.
+   *
+   * @param options logging
+   */
   constructor(options: ServerOptions = {}) {
     this.#log = options.log ?? false;
   }
