@@ -9,6 +9,7 @@
  * ```sh
  * npx -y deno@2 task bench:compare                    # cyberdb under Deno
  * npx -y deno@2 task bench:compare --runtime node     # cyberdb's npm build under Node
+ * npx -y deno@2 task bench:compare --server deno --client node   # mixed
  * npx -y deno@2 task bench:compare --rounds 7 --only get50,setPipelined
  * ```
  *
@@ -28,9 +29,19 @@ const { values: flags } = parseArgs({
     rounds: { type: "string", default: "5" },
     only: { type: "string" },
     entries: { type: "string", default: "1000000" },
+    server: { type: "string" },
+    client: { type: "string" },
   },
 });
-const RUNTIME = flags.runtime === "node" ? "node" : "deno";
+type Runtime = "deno" | "node";
+const pick = (name: string | undefined): Runtime | undefined =>
+  name === undefined ? undefined : name === "node" ? "node" : "deno";
+/** Where cyberdb's server runs, and where its benchmark client runs (default: both in `--runtime`). */
+const SERVER_RUNTIME: Runtime = pick(flags.server) ?? pick(flags.runtime)!;
+const CLIENT_RUNTIME: Runtime = pick(flags.client) ?? pick(flags.runtime)!;
+const RUNTIME = SERVER_RUNTIME === CLIENT_RUNTIME
+  ? SERVER_RUNTIME
+  : `${SERVER_RUNTIME} server, ${CLIENT_RUNTIME} client`;
 const ROUNDS = Math.max(1, Number(flags.rounds));
 const ENTRIES = Number(flags.entries);
 const PASSWORD = "bench-password";
@@ -91,7 +102,7 @@ async function startCyberdb(
     PASSWORD,
     ...(encrypt ? ["--encrypt"] : []),
   ];
-  const child = RUNTIME === "node"
+  const child = SERVER_RUNTIME === "node"
     ? await startProcess(
       "node",
       [(await npmBuild()).bin, ...flagsFor],
@@ -134,11 +145,11 @@ async function runWorkload(
   const script = `${ROOT}bench/_workloads.mjs`;
   const module = system === "redis"
     ? await ioredisEntry()
-    : RUNTIME === "node"
+    : CLIENT_RUNTIME === "node"
     ? (await npmBuild()).entry
     : `${ROOT}mod.ts`;
   const extra = encrypt ? ["encrypt"] : [];
-  const out = system === "redis" || RUNTIME === "node"
+  const out = system === "redis" || CLIENT_RUNTIME === "node"
     ? await run("node", [script, system, id, String(port), module, ...extra])
     : await run(Deno.execPath(), [
       "run",
