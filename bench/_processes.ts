@@ -22,16 +22,19 @@ export interface Child extends AsyncDisposable {
 }
 
 /**
- * Starts a command and waits (at most `timeoutMs`) until `ready` matches a line of its stderr or stdout.
+ * Starts a command (with extra environment variables `env`) and waits (at most `timeoutMs`) until `ready`
+ * matches a line of its stderr or stdout.
  */
 export async function startProcess(
   command: string,
   args: string[],
   ready: RegExp,
   timeoutMs = 30_000,
+  env?: Record<string, string>,
 ): Promise<Child> {
   const process = new Deno.Command(command, {
     args,
+    env,
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",

@@ -20,6 +20,10 @@ export class Client implements AsyncDisposable {
   #all = new Set<Connection>();
   #sweep: TimerId | undefined;
   #closed = false;
+  // Shared mode: how many connections at most, the proxies on each, and those being opened.
+  #shared: number;
+  #users = new Map<Connection, number>();
+  #opening: Promise<Connection>[] = [];
   // What proxies lease from; kept off the public surface.
   #pool: ConnectionPool = { lease: () => this.#lease(), release: (connection) => this.#release(connection) };
 
@@ -31,6 +35,10 @@ export class Client implements AsyncDisposable {
   constructor(options: ConnectOptions) {
     this.#options = { ...options };
     this.#idleTimeout = options.idleTimeout ?? 60_000;
+    this.#shared = options.sharedConnections ?? 0;
+    if (!Number.isInteger(this.#shared) || this.#shared < 0) {
+      throw new RangeError("sharedConnections must be a whole number ≥ 0 (0: one connection per proxy)");
+    }
   }
 
   /** Number of connections open (leased or idle). */
@@ -50,6 +58,7 @@ export class Client implements AsyncDisposable {
    */
   async #lease(): Promise<Connection> {
     if (this.#closed) throw clientClosedError();
+    if (this.#shared > 0) return this.#leaseShared();
     for (
       let connection = this.#idle.pop();
       connection;
@@ -67,12 +76,62 @@ export class Client implements AsyncDisposable {
     return connection;
   }
 
+  /**
+   * Shared mode: the open connection with the fewest proxies, or a new one
+   * while there are fewer than `sharedConnections`. Each proxy's requests
+   * still go out, and are applied, in the order it made them.
+   */
+  async #leaseShared(): Promise<Connection> {
+    for (const connection of this.#all) {
+      if (connection.closed) this.#drop(connection);
+    }
+    if (this.#all.size + this.#opening.length < this.#shared) {
+      const opening = Connection.open(this.#options);
+      this.#opening.push(opening);
+      let connection: Connection;
+      try {
+        connection = await opening;
+      } finally {
+        this.#opening.splice(this.#opening.indexOf(opening), 1);
+      }
+      if (this.#closed) {
+        connection.close();
+        throw clientClosedError();
+      }
+      this.#all.add(connection);
+      this.#users.set(connection, 1);
+      return connection;
+    }
+    if (this.#all.size === 0) {
+      await Promise.race(this.#opening).catch(() => {});
+      return this.#lease();
+    }
+    let best: Connection | undefined;
+    for (const connection of this.#all) {
+      if (best === undefined || this.#users.get(connection)! < this.#users.get(best)!) best = connection;
+    }
+    this.#users.set(best!, this.#users.get(best!)! + 1);
+    const idle = this.#idle.indexOf(best!);
+    if (idle >= 0) this.#idle.splice(idle, 1);
+    return best!;
+  }
+
+  #drop(connection: Connection): void {
+    connection.close();
+    this.#all.delete(connection);
+    this.#users.delete(connection);
+  }
+
   /** Takes a connection back; a broken one, or any after `close()`, is closed and dropped. */
   #release(connection: Connection): void {
     if (connection.closed || this.#closed) {
-      connection.close();
-      this.#all.delete(connection);
+      this.#drop(connection);
       return;
+    }
+    if (this.#shared > 0) {
+      const users = (this.#users.get(connection) ?? 1) - 1;
+      this.#users.set(connection, users);
+      if (users > 0) return;
     }
     connection.idleSince = performance.now();
     this.#idle.push(connection);
@@ -87,10 +146,7 @@ export class Client implements AsyncDisposable {
       this.#idle = this.#idle.filter((connection) => {
         const keep = !connection.closed &&
           now - connection.idleSince < this.#idleTimeout;
-        if (!keep) {
-          connection.close();
-          this.#all.delete(connection);
-        }
+        if (!keep) this.#drop(connection);
         return keep;
       });
       if (this.#idle.length > 0) {
@@ -108,6 +164,7 @@ export class Client implements AsyncDisposable {
     clearTimeout(this.#sweep);
     for (const connection of this.#all) connection.close();
     this.#all.clear();
+    this.#users.clear();
     this.#idle = [];
     return Promise.resolve();
   }

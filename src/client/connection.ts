@@ -39,6 +39,13 @@ export interface ConnectOptions {
   connectTimeout?: number;
   /** Largest request or reply frame in bytes. Default 64 MiB. */
   maxFrameSize?: number;
+  /**
+   * 0 (default): every proxy leases a connection of its own. N > 0: proxies share at most N
+   * connections, their requests multiplexed in order — fewer syscalls and round trips when many
+   * short-lived proxies run at once, as in a web app. Each proxy's requests are still applied in
+   * the order it made them; a slow request delays the others on its connection.
+   */
+  sharedConnections?: number;
 }
 
 interface Pending {

@@ -1,0 +1,19 @@
+/**
+ * The example web app (examples/hello/app.ts) reading the same value from
+ * Redis through ioredis instead of cyberdb, for bench/web_app.ts.
+ *
+ * @module
+ */
+// @ts-types="npm:ioredis@^6"
+import Redis from "npm:ioredis@^6";
+
+const redis = new Redis({ host: "127.0.0.1", port: Number(Deno.env.get("REDIS_PORT") ?? 6379) });
+
+async function fetch(request: Request): Promise<Response> {
+  const route = `${request.method} ${new URL(request.url).pathname}`;
+  if (route === "GET /") return Response.json({ code: 1, content: await redis.hget("centre", "content") });
+  if (route === "POST /hits") return Response.json({ code: 1, hits: await redis.hincrby("centre", "hits", 1) });
+  return Response.json({ code: 0, error: `no route ${route}` }, { status: 404 });
+}
+
+export default { fetch } satisfies Deno.ServeDefaultExport;
