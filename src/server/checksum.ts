@@ -15,12 +15,16 @@ const TABLE = (() => {
 })();
 
 /**
- * Computes the CRC-32 of some bytes.
+ * Computes the CRC-32 of some bytes, or continues one: the CRC-32 of `a`
+ * then `b` is `crc32(b, crc32(a))`, so a large body can be checksummed a
+ * slice at a time.
  *
+ * @param bytes the bytes
+ * @param previous the CRC-32 of the bytes before these (default: none)
  * @returns the checksum as an unsigned 32-bit integer
  */
-export function crc32(bytes: Uint8Array): number {
-  let c = -1;
+export function crc32(bytes: Uint8Array, previous = 0): number {
+  let c = previous ^ -1;
   for (let i = 0; i < bytes.length; i++) {
     c = TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   }
