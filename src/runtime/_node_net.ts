@@ -107,8 +107,21 @@ class NodeConn implements Conn {
     if (this.#closed || this.#socket.destroyed) {
       return Promise.reject(new Error("the connection is closed"));
     }
+    // Accepted into the socket's buffer: order is kept by the stream, and a later failure shows up
+    // as an error or close event, which ends reading and so the channel. Wait only for backpressure.
+    if (this.#socket.write(data)) return Promise.resolve();
+    const socket = this.#socket;
     return new Promise((resolve, reject) => {
-      this.#socket.write(data, (error) => error ? reject(error) : resolve());
+      const drained = () => {
+        socket.off("close", gone);
+        resolve();
+      };
+      const gone = () => {
+        socket.off("drain", drained);
+        reject(new Error("the connection closed before its data was sent"));
+      };
+      socket.once("drain", drained);
+      socket.once("close", gone);
     });
   }
 
