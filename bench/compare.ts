@@ -19,7 +19,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { connect } from "../mod.ts";
+import { fillCyberdb, fillRedis } from "./_data.ts";
 import { type Child, freePort, have, ROOT, run, startProcess } from "./_processes.ts";
 
 const { values: flags } = parseArgs({
@@ -170,46 +170,12 @@ function rssOf(pid: number): number {
   return Number(status.match(/VmRSS:\s+(\d+) kB/)![1]) * 1024;
 }
 
-const key = (i: number) => `key:${String(i).padStart(12, "0")}`; // 16 bytes
-const value = (i: number) => `value:${String(i).padStart(26, "0")}`; // 32 bytes
-
 async function memory(): Promise<{ cyberdb: number; redis: number }> {
   const ours = await startCyberdb(false);
   const theirs = await startRedis();
   try {
-    const client = await connect({ port: ours.port, password: PASSWORD });
-    try {
-      await using proxy = await client.getProxy().connect();
-      const dict = await proxy.createCyberDict("big");
-      const pending: Promise<void>[] = [];
-      for (let start = 0; start < ENTRIES; start += 10_000) {
-        const entries: [string, string][] = [];
-        for (let i = start; i < Math.min(ENTRIES, start + 10_000); i++) {
-          entries.push([key(i), value(i)]);
-        }
-        pending.push(dict.update(entries));
-        if (pending.length >= 8) await Promise.all(pending.splice(0));
-      }
-      await Promise.all(pending);
-    } finally {
-      await client.close();
-    }
-    const lines: string[] = [];
-    for (let i = 0; i < ENTRIES; i++) {
-      const k = key(i), v = value(i);
-      lines.push(
-        `*4\r\n$4\r\nHSET\r\n$3\r\nbig\r\n$${k.length}\r\n${k}\r\n$${v.length}\r\n${v}\r\n`,
-      );
-    }
-    const pipe = new Deno.Command("redis-cli", {
-      args: ["-p", String(theirs.port), "--pipe"],
-      stdin: "piped",
-      stdout: "null",
-    }).spawn();
-    const writer = pipe.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(lines.join("")));
-    await writer.close();
-    await pipe.status;
+    await fillCyberdb(ours.port, ENTRIES, PASSWORD);
+    await fillRedis(theirs.port, ENTRIES);
     await new Promise((resolve) => setTimeout(resolve, 2000)); // let both settle (GC, allocator)
     return {
       cyberdb: rssOf(ours.child.process.pid),

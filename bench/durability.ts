@@ -15,12 +15,11 @@
  * @module
  */
 import { connect, Server } from "../mod.ts";
+import { fillCyberdb, fillRedis, key } from "./_data.ts";
 import { freePort, have, ROOT, run, startProcess } from "./_processes.ts";
 
 const CLIENTS = 50;
 const ENTRIES = Number(Deno.env.get("ENTRIES") ?? 1_000_000);
-const key = (i: number) => `key:${String(i).padStart(12, "0")}`; // 16 bytes
-const value = (i: number) => `value:${String(i).padStart(26, "0")}`; // 32 bytes
 
 async function cyberdbWrites(fsync: string, total: number): Promise<number> {
   const dir = await Deno.makeTempDir({ prefix: "cyberdb_bench_" });
@@ -111,26 +110,6 @@ async function redisWrites(
   }
 }
 
-async function fill(port: number, password?: string): Promise<void> {
-  const client = await connect({ port, password });
-  try {
-    await using proxy = await client.getProxy().connect();
-    const dict = await proxy.createCyberDict("big");
-    const pending = [];
-    for (let start = 0; start < ENTRIES; start += 10_000) {
-      const entries: [string, string][] = [];
-      for (let i = start; i < Math.min(ENTRIES, start + 10_000); i++) {
-        entries.push([key(i), value(i)]);
-      }
-      pending.push(dict.update(entries));
-      if (pending.length >= 8) await Promise.all(pending.splice(0));
-    }
-    await Promise.all(pending);
-  } finally {
-    await client.close();
-  }
-}
-
 /** Longest gap between replies of a client doing sequential gets while the server snapshots. */
 async function snapshotStall(): Promise<{ stall: number; median: number }> {
   const dir = await Deno.makeTempDir({ prefix: "cyberdb_bench_" });
@@ -151,7 +130,7 @@ async function snapshotStall(): Promise<{ stall: number; median: number }> {
       ],
       /listening/,
     );
-    await fill(port);
+    await fillCyberdb(port, ENTRIES);
     const client = await connect({ port });
     try {
       await using proxy = await client.getProxy().connect();
@@ -184,7 +163,7 @@ async function saveLoad(): Promise<
   const server = new Server();
   try {
     const { port } = await server.start({ port: 0 });
-    await fill(port);
+    await fillCyberdb(port, ENTRIES);
     let start = performance.now();
     await server.save(`${dir}/db.cdb`);
     const save = performance.now() - start;
@@ -227,23 +206,7 @@ async function redisSaveLoad(): Promise<
         args(port),
         /Ready to accept connections/,
       );
-      const lines: string[] = [];
-      for (let i = 0; i < ENTRIES; i++) {
-        const k = key(i), v = value(i);
-        lines.push(
-          `*4\r\n$4\r\nHSET\r\n$3\r\nbig\r\n$${k.length}\r\n${k}\r\n$${v.length}\r\n${v}\r\n`,
-        );
-      }
-      const child = new Deno.Command("redis-cli", {
-        args: ["-p", String(port), "--pipe"],
-        stdin: "piped",
-        stdout: "null",
-      })
-        .spawn();
-      const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(lines.join("")));
-      await writer.close();
-      await child.status;
+      await fillRedis(port, ENTRIES);
       const start = performance.now();
       await run("redis-cli", ["-p", String(port), "SAVE"]);
       save = performance.now() - start;

@@ -50,7 +50,12 @@ async function app(script: string, env: Record<string, string>): Promise<{ url: 
     if ((await fetch(url).then((r) => r.json()).catch(() => undefined))?.code === 1) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { url, stop: () => child[Symbol.asyncDispose]() };
+  return {
+    url,
+    async stop() {
+      await child[Symbol.asyncDispose]();
+    },
+  };
 }
 
 const cyberdb = new Server();
