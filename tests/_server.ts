@@ -4,6 +4,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { type Client, connect, type ConnectOptions, Server, type StartOptions } from "../mod.ts";
 
 /** A running server and how to reach it. */
@@ -66,3 +67,34 @@ export const TRANSPORTS: { name: string; start: StartOptions }[] = [
   { name: "password", start: { password: "correct horse battery staple" } },
   { name: "encrypted", start: { password: "correct horse battery staple", encrypt: true } },
 ];
+
+/** Asserts that `promise` rejects with an instance of `type` carrying `code`, and returns the error. */
+export async function rejectsWith(
+  promise: Promise<unknown>,
+  type: abstract new (...args: never[]) => Error,
+  code: string,
+): Promise<Error> {
+  let caught: unknown;
+  try {
+    await promise;
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught !== undefined, `expected a ${type.name}, but it resolved`);
+  assert.ok(caught instanceof type, `expected a ${type.name}, got ${String(caught)}`);
+  assert.equal((caught as { code?: string }).code, code);
+  return caught;
+}
+
+/** Checks that a server still serves a new client end to end. */
+export async function assertServes(port: number, password?: string): Promise<void> {
+  const client = await connect({ hostname: "127.0.0.1", port, password });
+  try {
+    await using proxy = await client.getProxy().connect();
+    const dict = await proxy.createCyberDict(`alive_${crypto.randomUUID()}`);
+    await dict.set("k", 42);
+    assert.equal(await dict.get("k"), 42);
+  } finally {
+    await client.close();
+  }
+}

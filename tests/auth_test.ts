@@ -10,30 +10,9 @@ import assert from "node:assert/strict";
 import { AuthenticationError, type Client, connect, EncryptionUnavailableError, Server } from "../mod.ts";
 import { decode, encode } from "../src/protocol/codec.ts";
 import { type Conn, runtime } from "../src/runtime/mod.ts";
-import { startServer } from "./_server.ts";
+import { assertServes, rejectsWith, startServer } from "./_server.ts";
 
 const PASSWORD = "correct horse battery staple";
-
-/** Asserts that `promise` rejects with an instance of `type` carrying `code`. */
-async function rejectsWith(
-  promise: Promise<unknown>,
-  type: abstract new (...args: never[]) => Error,
-  code: string,
-): Promise<Error> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught !== undefined, `expected a ${type.name}, but it resolved`);
-  assert.ok(
-    caught instanceof type,
-    `expected a ${type.name}, got ${String(caught)}`,
-  );
-  assert.equal((caught as { code?: string }).code, code);
-  return caught;
-}
 
 /** Rejects after `ms`, so that no test can hang; `clear()` cancels it. */
 function deadline(ms: number, what: string) {
@@ -151,20 +130,6 @@ async function startRelay(targetPort: number) {
       await Promise.all(pumps);
     },
   };
-}
-
-/** Checks that a server still serves a normal client end to end. */
-async function assertServes(port: number, password?: string): Promise<void> {
-  const client = await connect({ hostname: "127.0.0.1", port, password });
-  try {
-    await using proxy = await client.getProxy().connect();
-    const name = `alive_${crypto.randomUUID()}`;
-    const dict = await proxy.createCyberDict(name);
-    await dict.set("k", 42);
-    assert.equal(await dict.get("k"), 42);
-  } finally {
-    await client.close();
-  }
 }
 
 test("connect() with the wrong password rejects with AUTH_FAILED", async () => {

@@ -21,28 +21,7 @@ import {
 } from "../mod.ts";
 import { type Conn, runtime } from "../src/runtime/mod.ts";
 import { IpWhitelist, parseIp } from "../src/server/whitelist.ts";
-import { startServer } from "./_server.ts";
-
-/** Asserts that `promise` rejects with an instance of `type` carrying `code`. */
-async function rejectsWith(
-  promise: Promise<unknown>,
-  type: abstract new (...args: never[]) => Error,
-  code: string,
-): Promise<Error> {
-  let caught: unknown;
-  try {
-    await promise;
-  } catch (error) {
-    caught = error;
-  }
-  assert.ok(caught !== undefined, `expected a ${type.name}, but it resolved`);
-  assert.ok(
-    caught instanceof type,
-    `expected a ${type.name}, got ${String(caught)}`,
-  );
-  assert.equal((caught as { code?: string }).code, code);
-  return caught;
-}
+import { assertServes, rejectsWith, startServer } from "./_server.ts";
 
 /** Settles `promise`, or rejects after `ms` so that no test can hang. */
 async function within<T>(
@@ -118,20 +97,6 @@ async function startRelay(targetPort: number) {
       await Promise.all(pumps);
     },
   };
-}
-
-/** Checks that a server still serves a new client end to end. */
-async function assertServes(port: number): Promise<void> {
-  const client = await connect({ hostname: "127.0.0.1", port });
-  try {
-    await using proxy = await client.getProxy().connect();
-    const name = `alive_${crypto.randomUUID()}`;
-    const dict = await proxy.createCyberDict(name);
-    await dict.set("k", "v");
-    assert.equal(await dict.get("k"), "v");
-  } finally {
-    await client.close();
-  }
 }
 
 // ---------------------------------------------------------------- whitelist
