@@ -61,3 +61,47 @@ export function decode(bytes: Uint8Array, maxDepth: number = MAX_DEPTH): unknown
     );
   }
 }
+
+/** MessagePack bytes of one value, spliced unchanged into an array by {@link encodeArray}. */
+export class Encoded {
+  /** @param bytes exactly one encoded value */
+  constructor(readonly bytes: Uint8Array) {}
+}
+
+/**
+ * Encodes an array whose items may include {@link Encoded} values: their bytes
+ * are copied in as they are, so a stored value is sent without being decoded
+ * and encoded again.
+ *
+ * @returns the MessagePack bytes of the array
+ * @throws {BadRequestError} for an item that cannot be encoded
+ */
+export function encodeArray(items: readonly unknown[]): Uint8Array {
+  const parts = [arrayHeader(items.length)];
+  let length = parts[0].length;
+  for (let start = 0; start < items.length;) {
+    let end = start;
+    if (items[start] instanceof Encoded) {
+      parts.push((items[end++] as Encoded).bytes);
+    } else {
+      // A run of plain items is encoded as one array, without its header.
+      while (end < items.length && !(items[end] instanceof Encoded)) end++;
+      parts.push(encode(items.slice(start, end)).subarray(arrayHeader(end - start).length));
+    }
+    length += parts[parts.length - 1].length;
+    start = end;
+  }
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+function arrayHeader(count: number): Uint8Array {
+  if (count < 16) return Uint8Array.of(0x90 | count);
+  if (count < 0x10000) return Uint8Array.of(0xdc, count >>> 8, count & 0xff);
+  return Uint8Array.of(0xdd, count >>> 24, (count >>> 16) & 0xff, (count >>> 8) & 0xff, count & 0xff);
+}

@@ -1,58 +1,107 @@
 /**
  * The server side of a CyberDict: a `Map` plus what Python's `dict` adds
  * (`setDefault`, `pop` with a default, `popItem` in LIFO order, atomic
- * `increment`).
+ * `increment`). Values are held encoded, in a {@link CompactMap}: a read sends
+ * the stored bytes as they are.
  *
  * @module
  */
 import { KeyNotFoundError, WrongTypeError } from "../errors.ts";
+import { decode, encode, encodeArray, Encoded, WRAPPED_DEPTH } from "../protocol/codec.ts";
+import { CompactMap } from "./compact_map.ts";
 import type { Key } from "./values.ts";
 
 /** A dict table held by the server. */
 export class DictTable {
   /** The table's kind, as `tables()` reports it. */
   readonly kind = "CyberDict" as const;
-  /** The entries, in insertion order. */
-  readonly map: Map<Key, unknown>;
-  // Keys in the order they were (last) inserted, with stale entries for deleted
-  // keys; lets popItem find the newest key without walking the Map.
-  #insertions: Key[];
+  readonly #map: CompactMap;
 
-  /** @param entries initial entries, in order */
-  constructor(entries: Iterable<readonly [Key, unknown]> = []) {
-    this.map = new Map(entries);
-    this.#insertions = [...this.map.keys()];
+  /**
+   * @param entries initial entries, in order
+   * @param map the storage to use (a copy's)
+   */
+  constructor(entries: Iterable<readonly [Key, unknown]> = [], map = new CompactMap()) {
+    this.#map = map;
+    for (const [key, value] of entries) this.set(key, value);
   }
 
   /** Number of entries. */
   get size(): number {
-    return this.map.size;
+    return this.#map.size;
+  }
+
+  /** Returns whether the key is present. */
+  has(key: Key): boolean {
+    return this.#map.has(key);
+  }
+
+  /**
+   * The stored value, encoded, or `fallback` when the key is missing. Like
+   * every {@link Encoded} result here, it views the table's memory: encode it
+   * into the reply before the table changes again.
+   */
+  get(key: Key, fallback: unknown): unknown {
+    const bytes = this.#map.get(key);
+    return bytes === undefined ? fallback : new Encoded(bytes);
   }
 
   /** Stores a value under a key. */
   set(key: Key, value: unknown): void {
-    if (!this.map.has(key)) this.#insertions.push(key);
-    this.map.set(key, value);
+    this.#map.set(key, encode(value));
   }
 
   /** Removes a key; returns whether it existed. */
   delete(key: Key): boolean {
-    if (!this.map.delete(key)) return false;
-    if (this.#insertions.length > 2 * this.map.size + 32) {
-      this.#insertions = [...this.map.keys()];
-    }
-    return true;
+    return this.#map.delete(key);
   }
 
   /** Removes every entry. */
   clear(): void {
-    this.map.clear();
-    this.#insertions = [];
+    this.#map.clear();
+  }
+
+  /** The keys, in insertion order. */
+  keys(): Key[] {
+    const keys: Key[] = [];
+    this.#map.forEach((key) => void keys.push(key));
+    return keys;
+  }
+
+  /** The values, in insertion order, as one encoded array. */
+  values(): Encoded {
+    const values: Encoded[] = [];
+    this.#map.forEach((_, value) => void values.push(new Encoded(value)));
+    return new Encoded(encodeArray(values));
+  }
+
+  /** The `[key, value]` pairs, in insertion order, as one encoded array. */
+  entries(): Encoded {
+    const entries: Encoded[] = [];
+    this.#map.forEach((key, value) => void entries.push(new Encoded(encodeArray([key, new Encoded(value)]))));
+    return new Encoded(encodeArray(entries));
+  }
+
+  /**
+   * Calls `visit` with each key and its value bytes (a view valid during the
+   * call), in insertion order, until it returns `false`.
+   *
+   * @param from a cursor returned by an earlier call, to go on from there
+   * @returns a cursor to go on from, or `undefined` once every entry was visited
+   */
+  forEachEncoded(visit: (key: Key, value: Uint8Array) => boolean, from = 0): number | undefined {
+    return this.#map.forEach(visit, from);
+  }
+
+  /** An independent copy, made with a few memory copies. */
+  copy(): DictTable {
+    return new DictTable([], this.#map.copy());
   }
 
   /** Returns the stored value, storing `value` first if the key is missing. */
   setDefault(key: Key, value: unknown): unknown {
-    if (this.map.has(key)) return this.map.get(key);
+    const stored = this.#map.get(key);
+    if (stored !== undefined) return new Encoded(stored);
     this.set(key, value);
     return value;
   }
@@ -63,14 +112,15 @@ export class DictTable {
    * @throws {KeyNotFoundError} for a missing key when no fallback was given
    */
   pop(key: Key, hasFallback: boolean, fallback: unknown): unknown {
-    if (!this.map.has(key)) {
+    const stored = this.#map.get(key);
+    if (stored === undefined) {
       if (hasFallback) return fallback;
       throw new KeyNotFoundError(
         `pop: no key ${JSON.stringify(key)}; pass a default to get it instead of an error`,
       );
     }
-    const value = this.map.get(key);
-    this.delete(key);
+    const value = new Encoded(stored);
+    this.#map.delete(key); // leaves the bytes in place until a later change
     return value;
   }
 
@@ -79,16 +129,10 @@ export class DictTable {
    *
    * @throws {KeyNotFoundError} when the dict is empty
    */
-  popItem(): [Key, unknown] {
-    while (this.#insertions.length > 0) {
-      const key = this.#insertions.pop()!;
-      if (this.map.has(key)) {
-        const value = this.map.get(key);
-        this.map.delete(key);
-        return [key, value];
-      }
-    }
-    throw new KeyNotFoundError("popItem: the dict is empty");
+  popItem(): Encoded {
+    const last = this.#map.popLast();
+    if (last === undefined) throw new KeyNotFoundError("popItem: the dict is empty");
+    return new Encoded(encodeArray([last[0], new Encoded(last[1])]));
   }
 
   /**
@@ -97,7 +141,8 @@ export class DictTable {
    * @throws {WrongTypeError} when the stored value is not of the same numeric type as `by`
    */
   increment(key: Key, by: number | bigint): number | bigint {
-    const current = this.map.has(key) ? this.map.get(key) : (typeof by === "bigint" ? 0n : 0);
+    const stored = this.#map.get(key);
+    const current = stored !== undefined ? decode(stored, WRAPPED_DEPTH) : (typeof by === "bigint" ? 0n : 0);
     if (typeof current !== typeof by) {
       throw new WrongTypeError(
         `increment: key ${JSON.stringify(key)} holds ${current === null ? "null" : typeof current}, ` +

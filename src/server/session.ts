@@ -15,7 +15,7 @@ import {
   TimeoutError,
 } from "../errors.ts";
 import type { Channel } from "../protocol/channel.ts";
-import { decode, encode } from "../protocol/codec.ts";
+import { decode, encode, encodeArray, Encoded } from "../protocol/codec.ts";
 import { type ClientHello, REPLY_ERROR, REPLY_OK, type ServerInfo } from "../protocol/messages.ts";
 import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../crypto/record.ts";
 import type { Journal } from "./journal.ts";
@@ -181,7 +181,11 @@ function handleRequest(context: SessionContext, frame: Uint8Array): { reply: Uin
       );
     }
     const result = op === "info" ? context.info() : context.store.apply(op, table, request.slice(3));
-    const reply = encode(result === undefined ? [id, REPLY_OK] : [id, REPLY_OK, result]);
+    const reply = result === undefined
+      ? encode([id, REPLY_OK])
+      : result instanceof Encoded
+      ? encodeArray([id, REPLY_OK, result])
+      : encode([id, REPLY_OK, result]);
     const journal = context.journal();
     if (journal && opWrites(op)) journal.append(frame);
     if (reply.length > context.maxFrameSize) {

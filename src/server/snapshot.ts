@@ -13,15 +13,15 @@
  * checksum     u32 BE   CRC-32 of the body
  * ```
  *
- * A snapshot is captured in one synchronous step (shallow copies of the
- * tables: values are never changed in place, so the copies are a consistent
- * point in time) and then encoded in slices, yielding to other clients
- * between slices.
+ * A snapshot is captured in one synchronous step (a copy of each dict's
+ * memory, a shallow copy of each list: list values are never changed in
+ * place, so the copies are a consistent point in time) and then encoded in
+ * slices, yielding to other clients between slices.
  *
  * @module
  */
 import { SnapshotCorruptError } from "../errors.ts";
-import { decode, encode, WRAPPED_DEPTH } from "../protocol/codec.ts";
+import { decode, encode, encodeArray, Encoded, WRAPPED_DEPTH } from "../protocol/codec.ts";
 import { crc32 } from "./checksum.ts";
 import { DictTable } from "./dict_table.ts";
 import { ListTable } from "./list_table.ts";
@@ -45,18 +45,18 @@ export interface JournalPosition {
 
 /** The tables of a store at one point in time. */
 export interface Capture {
-  /** Each table's name, kind and items (dict items flat, keys then values). */
-  tables: { name: string; kind: "CyberDict" | "CyberList"; keys?: Key[]; items: unknown[] }[];
+  /** Each table's name, kind and content: a copy of a dict, or a list's items. */
+  tables: { name: string; kind: "CyberDict" | "CyberList"; dict?: DictTable; items: unknown[] }[];
   /** The journal position at the moment of capture. */
   position: JournalPosition;
 }
 
-/** Captures every table synchronously (shallow copies). */
+/** Captures every table synchronously (a dict's memory copied, a list's items shallow-copied). */
 export function capture(store: Store, position: JournalPosition): Capture {
   const tables = [...store.tables].map(([name, table]) =>
     table instanceof ListTable
       ? { name, kind: table.kind, items: table.items.slice() }
-      : { name, kind: table.kind, keys: [...table.map.keys()], items: [...table.map.values()] }
+      : { name, kind: table.kind, dict: table.copy(), items: [] }
   );
   return { tables, position: { ...position } };
 }
@@ -75,8 +75,7 @@ export async function encodeCapture(captured: Capture, slices = true): Promise<U
   let bodyLength = 0;
   // The checksum runs along with the slices: one pass over 50 MB at the end would stall for ~100 ms.
   let checksum = 0;
-  const add = (value: unknown) => {
-    const chunk = encode(value);
+  const add = (chunk: Uint8Array) => {
     const framed = new Uint8Array(4 + chunk.length);
     new DataView(framed.buffer).setUint32(0, chunk.length);
     framed.set(chunk, 4);
@@ -84,20 +83,22 @@ export async function encodeCapture(captured: Capture, slices = true): Promise<U
     bodyLength += framed.length;
     checksum = crc32(framed, checksum);
   };
-  for (const { name, kind, keys, items } of captured.tables) {
-    if (items.length === 0) add([name, kind, []]);
+  for (const { name, kind, dict, items } of captured.tables) {
+    if (dict !== undefined) {
+      // Flat [k, v, k, v, …], each value's stored bytes spliced in as they are.
+      let cursor: number | undefined = 0;
+      do {
+        const flat: unknown[] = [];
+        cursor = dict.forEachEncoded((key, value) => flat.push(key, new Encoded(value)) < 2 * SLICE, cursor);
+        add(encodeArray([name, kind, new Encoded(encodeArray(flat))]));
+        if (slices && cursor !== undefined) await yieldToOthers();
+      } while (cursor !== undefined);
+      continue;
+    }
+    if (items.length === 0) add(encode([name, kind, []]));
     for (let start = 0; start < items.length; start += SLICE) {
       const end = Math.min(items.length, start + SLICE);
-      if (keys === undefined) {
-        add([name, kind, items.slice(start, end)]);
-      } else {
-        const flat = new Array(2 * (end - start));
-        for (let i = start, j = 0; i < end; i++) {
-          flat[j++] = keys[i];
-          flat[j++] = items[i];
-        }
-        add([name, kind, flat]);
-      }
+      add(encode([name, kind, items.slice(start, end)]));
       if (slices && end < items.length) await yieldToOthers();
     }
   }

@@ -102,17 +102,14 @@ function sortOptions(
 }
 
 const dictOps = {
-  "d.get": dictOp([1, 2], false, (t, a, op) => {
-    const k = key(op, a[0]);
-    return t.map.has(k) ? t.map.get(k) : a[1];
-  }),
+  "d.get": dictOp([1, 2], false, (t, a, op) => t.get(key(op, a[0]), a[1])),
   "d.set": dictOp([2, 2], true, (t, a, op) => void t.set(key(op, a[0]), a[1])),
-  "d.has": dictOp([1, 1], false, (t, a, op) => t.map.has(key(op, a[0]))),
+  "d.has": dictOp([1, 1], false, (t, a, op) => t.has(key(op, a[0]))),
   "d.delete": dictOp([1, 1], true, (t, a, op) => t.delete(key(op, a[0]))),
   "d.size": dictOp([0, 0], false, (t) => t.size),
-  "d.keys": dictOp([0, 0], false, (t) => [...t.map.keys()]),
-  "d.values": dictOp([0, 0], false, (t) => [...t.map.values()]),
-  "d.entries": dictOp([0, 0], false, (t) => [...t.map.entries()]),
+  "d.keys": dictOp([0, 0], false, (t) => t.keys()),
+  "d.values": dictOp([0, 0], false, (t) => t.values()),
+  "d.entries": dictOp([0, 0], false, (t) => t.entries()),
   "d.clear": dictOp([0, 0], true, (t) => void t.clear()),
   "d.setDefault": dictOp(
     [2, 2],
@@ -237,7 +234,8 @@ export class Store {
    * @param op the op name
    * @param table the table name (`""` for `tables`)
    * @param args the op's arguments
-   * @returns the op's result (`undefined` for none)
+   * @returns the op's result (`undefined` for none); an `Encoded` result views the table's
+   *   memory, so encode it before applying the next request
    * @throws {CyberDBError} with a code for anything the request got wrong; nothing is changed then
    */
   apply(op: unknown, table: unknown, args: unknown[]): unknown {

@@ -1,0 +1,423 @@
+/**
+ * A hash map from dict keys to encoded values that keeps everything in a few
+ * typed arrays instead of one V8 string per key and per value plus a `Map`
+ * slot: a million 16-byte keys with 32-byte values take about 75 MB here
+ * against about 160 MB of V8 heap as a `Map`, and the garbage collector has
+ * nothing to trace.
+ *
+ * - Records `[key length u32][value length u32][key kind u8][key][value]` are
+ *   appended to an arena of 1 MiB pages (allocated one at a time, so growing
+ *   never copies). A value rewritten with the same length is overwritten in
+ *   place; otherwise the record moves to the end and the old bytes become
+ *   dead until the next compaction.
+ * - Entries are numbered in insertion order (the order `keys()` reports);
+ *   entry `e` points at its record and remembers its key's hash. A deleted
+ *   entry leaves a hole until the next compaction.
+ * - Lookup is open addressing with linear probing over entry numbers. The hash
+ *   is seeded per map, so keys chosen to collide on one server do not collide
+ *   on another.
+ *
+ * Keys are stored exactly as JavaScript sees them: strings as UTF-16 code
+ * units (one byte each when all are below 256), numbers as float64 with -0
+ * folded into 0 (the `Map` rule).
+ *
+ * @module
+ */
+import type { Key } from "./values.ts";
+
+const HEADER = 9;
+const LATIN1 = 0, UTF16 = 1, NUMBER = 2;
+/** Size of a full arena page, and of the first page of a new map. */
+const PAGE = 1 << 20, FIRST_PAGE = 256;
+/** The page of a deleted entry. */
+const DELETED = 0xffffffff;
+/** Dead bytes and holes tolerated before a compaction, whatever the map's size. */
+const SLACK = 1 << 20;
+
+/** A map from {@link Key}s to byte strings, in insertion order. */
+export class CompactMap {
+  /** Arena pages: records never straddle two; a record over half a page gets a page of its own. */
+  #pages: Uint8Array[] = [new Uint8Array(FIRST_PAGE)];
+  #views: DataView[] = [new DataView(this.#pages[0].buffer)];
+  /** The page records are appended to, and its bytes in use. */
+  #current = 0;
+  #fill = 0;
+  /** Offset of the space the last {@link #reserve} found. */
+  #lastAt = 0;
+  /** Record bytes written, live or dead; and those of records no entry points at. */
+  #used = 0;
+  #dead = 0;
+  /** Entry → page of its record, or {@link DELETED}. */
+  #page = new Uint32Array(64);
+  /** Entry → offset of its record in its page. */
+  #at = new Uint32Array(64);
+  /** Entry → hash of its key. */
+  #hashes = new Uint32Array(64);
+  /** Entries numbered so far, holes included. */
+  #entries = 0;
+  #size = 0;
+  /** Entry + 1 for each occupied slot, 0 for an empty one; the length is a power of two. */
+  #slots = new Int32Array(128);
+  readonly #seed = crypto.getRandomValues(new Uint32Array(1))[0];
+  // The key being looked up, encoded: see #encodeKey.
+  #key = new Uint8Array(256);
+  #keyView = new DataView(this.#key.buffer);
+  #keyLength = 0;
+  #keyKind = LATIN1;
+  #keyHash = 0;
+
+  /** Number of entries. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Returns whether the key is present. */
+  has(key: Key): boolean {
+    return this.#find(key) >= 0;
+  }
+
+  /**
+   * Returns the key's value bytes, or `undefined` when it is missing. The
+   * result is a view into the arena: valid until the map is next changed.
+   */
+  get(key: Key): Uint8Array | undefined {
+    const slot = this.#find(key);
+    if (slot < 0) return undefined;
+    return this.#valueOf(this.#slots[slot] - 1);
+  }
+
+  /** Stores a copy of `value` under the key. */
+  set(key: Key, value: Uint8Array): void {
+    const slot = this.#find(key);
+    if (slot >= 0) {
+      const entry = this.#slots[slot] - 1;
+      const page = this.#page[entry], at = this.#at[entry], view = this.#views[page];
+      const keyLength = view.getUint32(at), oldLength = view.getUint32(at + 4);
+      if (oldLength === value.length) {
+        this.#pages[page].set(value, at + HEADER + keyLength);
+        return;
+      }
+      this.#dead += HEADER + keyLength + oldLength;
+      this.#append(entry, value);
+      this.#compactIfWasteful();
+      return;
+    }
+    if (this.#entries === this.#page.length) this.#growEntries(this.#entries * 2);
+    const entry = this.#entries++;
+    this.#append(entry, value);
+    this.#hashes[entry] = this.#keyHash;
+    this.#slots[~slot] = entry + 1;
+    if (++this.#size * 2 > this.#slots.length) this.#rehash(this.#slots.length * 2);
+  }
+
+  /** Removes a key; returns whether it was present. */
+  delete(key: Key): boolean {
+    const slot = this.#find(key);
+    if (slot < 0) return false;
+    this.#remove(slot);
+    this.#compactIfWasteful();
+    return true;
+  }
+
+  /** Removes every entry and gives the memory back. */
+  clear(): void {
+    this.#pages = [new Uint8Array(FIRST_PAGE)];
+    this.#views = [new DataView(this.#pages[0].buffer)];
+    this.#current =
+      this.#fill =
+      this.#used =
+      this.#dead =
+      this.#entries =
+      this.#size =
+        0;
+    this.#page = new Uint32Array(64);
+    this.#at = new Uint32Array(64);
+    this.#hashes = new Uint32Array(64);
+    this.#slots = new Int32Array(128);
+  }
+
+  /**
+   * Removes the most recently inserted entry and returns its key and value bytes
+   * (a view, valid until the map is next changed), or `undefined` when the map is empty.
+   */
+  popLast(): [Key, Uint8Array] | undefined {
+    if (this.#size === 0) return undefined;
+    let entry = this.#entries - 1;
+    while (this.#page[entry] === DELETED) entry--;
+    const key = this.#keyOf(entry);
+    const value = this.#valueOf(entry);
+    this.delete(key); // a compaction copies into new pages: the view stays intact
+    return [key, value];
+  }
+
+  /**
+   * Calls `visit` for each entry in insertion order with its key and value
+   * bytes (a view, valid during the call), until it returns `false`. `visit`
+   * must not change the map.
+   *
+   * @param from a cursor returned by an earlier call on the unchanged map
+   * @returns a cursor to go on from, or `undefined` once every entry was visited
+   */
+  forEach(visit: (key: Key, value: Uint8Array) => boolean | void, from = 0): number | undefined {
+    for (let entry = from; entry < this.#entries; entry++) {
+      if (this.#page[entry] !== DELETED && visit(this.#keyOf(entry), this.#valueOf(entry)) === false) {
+        return entry + 1 < this.#entries ? entry + 1 : undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /** An independent copy, made with a few memory copies (for snapshots). */
+  copy(): CompactMap {
+    const copy = new CompactMap();
+    copy.#pages = this.#pages.map((page, i) => i === this.#current ? page.slice(0, this.#fill) : page.slice());
+    copy.#views = copy.#pages.map((page) => new DataView(page.buffer));
+    // Appends go to a fresh page: the copy of the current one was cut to its fill.
+    copy.#current = copy.#pages.length;
+    copy.#pages.push(new Uint8Array(FIRST_PAGE));
+    copy.#views.push(new DataView(copy.#pages[copy.#current].buffer));
+    copy.#used = this.#used;
+    copy.#dead = this.#dead;
+    copy.#page = this.#page.slice(0, Math.max(this.#entries, 1));
+    copy.#at = this.#at.slice(0, Math.max(this.#entries, 1));
+    copy.#hashes = this.#hashes.slice(0, Math.max(this.#entries, 1));
+    copy.#entries = this.#entries;
+    copy.#size = this.#size;
+    copy.#slots = this.#slots.slice();
+    return copy;
+  }
+
+  /** The slot holding the key, or `~slot` of the empty slot where it would go. */
+  #find(key: Key): number {
+    this.#encodeKey(key);
+    const hash = this.#keyHash = this.#hash();
+    const slots = this.#slots, mask = slots.length - 1;
+    for (let slot = hash & mask;; slot = (slot + 1) & mask) {
+      const occupant = slots[slot];
+      if (occupant === 0) return ~slot;
+      if (this.#hashes[occupant - 1] === hash && this.#keyEquals(occupant - 1)) return slot;
+    }
+  }
+
+  /** Encodes `key` into `#key`, `#keyLength` and `#keyKind`. */
+  #encodeKey(key: Key): void {
+    if (typeof key === "number") {
+      this.#keyKind = NUMBER;
+      this.#keyLength = 8;
+      this.#keyView.setFloat64(0, key === 0 ? 0 : key);
+      return;
+    }
+    let wide = false;
+    for (let i = 0; i < key.length && !wide; i++) wide = key.charCodeAt(i) > 0xff;
+    const length = wide ? key.length * 2 : key.length;
+    if (length > this.#key.length) {
+      this.#key = new Uint8Array(Math.max(length, this.#key.length * 2));
+      this.#keyView = new DataView(this.#key.buffer);
+    }
+    const bytes = this.#key;
+    if (wide) {
+      for (let i = 0; i < key.length; i++) {
+        const unit = key.charCodeAt(i);
+        bytes[2 * i] = unit & 0xff;
+        bytes[2 * i + 1] = unit >>> 8;
+      }
+    } else {
+      for (let i = 0; i < key.length; i++) bytes[i] = key.charCodeAt(i);
+    }
+    this.#keyKind = wide ? UTF16 : LATIN1;
+    this.#keyLength = length;
+  }
+
+  /** Seeded MurmurHash3 (32-bit) of the encoded key and its kind. */
+  #hash(): number {
+    const bytes = this.#key, length = this.#keyLength;
+    let h = this.#seed ^ this.#keyKind;
+    let i = 0;
+    for (; i + 4 <= length; i += 4) {
+      h ^= mix(bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
+      h = (h << 13) | (h >>> 19);
+      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    }
+    let tail = 0;
+    for (let shift = 0; i < length; i++, shift += 8) tail |= bytes[i] << shift;
+    if (length & 3) h ^= mix(tail);
+    h ^= length;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return (h ^ (h >>> 16)) >>> 0;
+  }
+
+  #keyEquals(entry: number): boolean {
+    const page = this.#page[entry], at = this.#at[entry], length = this.#keyLength;
+    const bytes = this.#pages[page];
+    if (this.#views[page].getUint32(at) !== length || bytes[at + 8] !== this.#keyKind) return false;
+    const key = this.#key, start = at + HEADER;
+    for (let i = 0; i < length; i++) if (bytes[start + i] !== key[i]) return false;
+    return true;
+  }
+
+  #keyOf(entry: number): Key {
+    const page = this.#page[entry], at = this.#at[entry];
+    const bytes = this.#pages[page], view = this.#views[page];
+    const length = view.getUint32(at);
+    switch (bytes[at + 8]) {
+      case NUMBER:
+        return view.getFloat64(at + HEADER);
+      case LATIN1:
+        return decodeUnits(bytes, at + HEADER, length, 1);
+      default:
+        return decodeUnits(bytes, at + HEADER, length, 2);
+    }
+  }
+
+  #valueOf(entry: number): Uint8Array {
+    const page = this.#page[entry], at = this.#at[entry], view = this.#views[page];
+    const start = at + HEADER + view.getUint32(at);
+    return this.#pages[page].subarray(start, start + view.getUint32(at + 4));
+  }
+
+  /** Writes a record of the encoded key and `value` and points `entry` at it. */
+  #append(entry: number, value: Uint8Array): void {
+    const keyLength = this.#keyLength;
+    const page = this.#reserve(HEADER + keyLength + value.length), at = this.#at[entry] = this.#lastAt;
+    this.#page[entry] = page;
+    const bytes = this.#pages[page], view = this.#views[page];
+    view.setUint32(at, keyLength);
+    view.setUint32(at + 4, value.length);
+    bytes[at + 8] = this.#keyKind;
+    bytes.set(this.#key.subarray(0, keyLength), at + HEADER);
+    bytes.set(value, at + HEADER + keyLength);
+  }
+
+  /** Finds room for a record of `size` bytes; returns its page (and sets `#lastAt`). */
+  #reserve(size: number): number {
+    this.#used += size;
+    if (size > PAGE / 2) {
+      this.#pages.push(new Uint8Array(size));
+      this.#views.push(new DataView(this.#pages[this.#pages.length - 1].buffer));
+      this.#lastAt = 0;
+      return this.#pages.length - 1;
+    }
+    let page = this.#pages[this.#current];
+    if (this.#fill + size > page.length) {
+      if (page.length < PAGE) {
+        // The first page grows to a full one: small tables stay small.
+        let length = page.length * 2;
+        while (length < this.#fill + size) length *= 2;
+        const grown = new Uint8Array(Math.min(length, PAGE));
+        if (this.#fill + size <= grown.length) {
+          grown.set(page.subarray(0, this.#fill));
+          page = this.#pages[this.#current] = grown;
+          this.#views[this.#current] = new DataView(grown.buffer);
+        }
+      }
+      if (this.#fill + size > page.length) {
+        this.#pages.push(new Uint8Array(PAGE));
+        this.#views.push(new DataView(this.#pages[this.#pages.length - 1].buffer));
+        this.#current = this.#pages.length - 1;
+        this.#fill = 0;
+      }
+    }
+    this.#lastAt = this.#fill;
+    this.#fill += size;
+    return this.#current;
+  }
+
+  /** Empties a slot, moving later slots of the same probe run back (no tombstones). */
+  #remove(slot: number): void {
+    const slots = this.#slots, mask = slots.length - 1;
+    const entry = slots[slot] - 1;
+    const view = this.#views[this.#page[entry]], at = this.#at[entry];
+    this.#dead += HEADER + view.getUint32(at) + view.getUint32(at + 4);
+    this.#page[entry] = DELETED;
+    this.#size--;
+    while (this.#entries > 0 && this.#page[this.#entries - 1] === DELETED) this.#entries--;
+    let hole = slot;
+    for (let next = (slot + 1) & mask;; next = (next + 1) & mask) {
+      const occupant = slots[next];
+      if (occupant === 0) break;
+      const home = this.#hashes[occupant - 1] & mask;
+      // The occupant may move back to the hole unless its home lies cyclically in (hole, next].
+      const stays = hole <= next ? hole < home && home <= next : hole < home || home <= next;
+      if (!stays) {
+        slots[hole] = occupant;
+        hole = next;
+      }
+    }
+    slots[hole] = 0;
+  }
+
+  /** Rewrites the arena and renumbers the entries once dead bytes or holes outweigh live ones. */
+  #compactIfWasteful(): void {
+    const holes = this.#entries - this.#size;
+    const wasteful = (this.#dead > SLACK && this.#dead * 2 > this.#used) ||
+      (holes > SLACK / 64 && holes > this.#size);
+    if (!wasteful) return;
+    const pages = this.#pages, views = this.#views;
+    const oldPage = this.#page, oldAt = this.#at, oldHashes = this.#hashes, oldEntries = this.#entries;
+    this.#pages = [new Uint8Array(FIRST_PAGE)];
+    this.#views = [new DataView(this.#pages[0].buffer)];
+    this.#current =
+      this.#fill =
+      this.#used =
+      this.#dead =
+        0;
+    const length = Math.max(64, Math.ceil(this.#size * 1.25));
+    this.#page = new Uint32Array(length);
+    this.#at = new Uint32Array(length);
+    this.#hashes = new Uint32Array(length);
+    let count = 0;
+    for (let entry = 0; entry < oldEntries; entry++) {
+      if (oldPage[entry] === DELETED) continue;
+      const bytes = pages[oldPage[entry]], view = views[oldPage[entry]], at = oldAt[entry];
+      const size = HEADER + view.getUint32(at) + view.getUint32(at + 4);
+      const page = this.#reserve(size);
+      this.#pages[page].set(bytes.subarray(at, at + size), this.#lastAt);
+      this.#page[count] = page;
+      this.#at[count] = this.#lastAt;
+      this.#hashes[count++] = oldHashes[entry];
+    }
+    this.#entries = count;
+    let capacity = 128;
+    while (capacity < this.#size * 2) capacity *= 2;
+    this.#rehash(capacity);
+  }
+
+  #rehash(capacity: number): void {
+    const slots = new Int32Array(capacity), mask = capacity - 1;
+    for (let entry = 0; entry < this.#entries; entry++) {
+      if (this.#page[entry] === DELETED) continue;
+      let slot = this.#hashes[entry] & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = entry + 1;
+    }
+    this.#slots = slots;
+  }
+
+  #growEntries(length: number): void {
+    const page = new Uint32Array(length), at = new Uint32Array(length), hashes = new Uint32Array(length);
+    page.set(this.#page);
+    at.set(this.#at);
+    hashes.set(this.#hashes);
+    this.#page = page;
+    this.#at = at;
+    this.#hashes = hashes;
+  }
+}
+
+function mix(k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  return Math.imul(k, 0x1b873593);
+}
+
+/** A string from `length` bytes of one-byte (`width` 1) or little-endian two-byte (`width` 2) code units. */
+function decodeUnits(bytes: Uint8Array, start: number, length: number, width: 1 | 2): string {
+  const units: number[] = [];
+  let text = "";
+  for (let i = start; i < start + length; i += width) {
+    units.push(width === 1 ? bytes[i] : bytes[i] | (bytes[i + 1] << 8));
+    if (units.length === 4096) text += String.fromCharCode(...units.splice(0));
+  }
+  return text + String.fromCharCode(...units);
+}

@@ -1,0 +1,159 @@
+/**
+ * The compact storage behind CyberDict, checked against a `Map` over seeded
+ * random operations long enough to run its compactions, grow past several
+ * arena pages and give some values a page of their own; and the key rules a
+ * `Map` has (-0 is 0, `1` is not `"1"`, strings are exact code units).
+ *
+ * @module
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { CompactMap } from "../src/server/compact_map.ts";
+import type { Key } from "../src/server/values.ts";
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function contents(map: CompactMap): [Key, number[]][] {
+  const out: [Key, number[]][] = [];
+  map.forEach((key, value) => void out.push([key, [...value]]));
+  return out;
+}
+
+function modelContents(model: Map<Key, Uint8Array>): [Key, number[]][] {
+  return [...model].map(([key, value]) => [key, [...value]]);
+}
+
+test("CompactMap matches a Map over 200,000 random operations, through compactions and large values", () => {
+  const random = mulberry32(0xc0ffee);
+  const int = (n: number) => Math.floor(random() * n);
+  const keys: Key[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const kind = i % 6;
+    keys.push(
+      kind === 0
+        ? i
+        : kind === 1
+        ? -i / 7
+        : kind === 2
+        ? `key:${i}`
+        : kind === 3
+        ? `ключ ${i}`
+        : kind === 4
+        ? `\ud800${i}\udfff` // lone surrogates, kept exactly
+        : "x".repeat(i % 300) + i,
+    );
+  }
+  keys.push(0, "0", 1, "1", "", "\u00ff", "\u0100");
+  const map = new CompactMap(), model = new Map<Key, Uint8Array>();
+  let compared = 0, largeValues = 0;
+  for (let step = 0; step < 200_000; step++) {
+    const key = keys[int(keys.length)];
+    const roll = random();
+    if (roll < 0.45) {
+      const large = random() < 0.0005;
+      const value = new Uint8Array(large ? 600_000 + int(1000) : int(int(2) ? 8 : 120));
+      for (let i = 0; i < value.length; i += 97) value[i] = int(256);
+      if (large) largeValues++;
+      map.set(key, value);
+      model.set(key, value);
+    } else if (roll < 0.75) {
+      assert.equal(map.delete(key), model.delete(key), `step ${step}: delete ${String(key)}`);
+    } else if (roll < 0.95) {
+      const value = map.get(key);
+      assert.deepEqual(value && [...value], model.has(key) ? [...model.get(key)!] : undefined, `step ${step}`);
+      assert.equal(map.has(key), model.has(key));
+    } else if (roll < 0.9999) {
+      const last = map.popLast();
+      const expected = [...model].pop();
+      if (expected) model.delete(expected[0]);
+      assert.deepEqual(last && [last[0], [...last[1]]], expected && [expected[0], [...expected[1]]], `step ${step}`);
+    } else {
+      map.clear();
+      model.clear();
+    }
+    assert.equal(map.size, model.size, `step ${step}: size`);
+    if (step % 5000 === 0) {
+      assert.deepEqual(contents(map), modelContents(model), `step ${step}: contents in order`);
+      compared++;
+    }
+  }
+  assert.deepEqual(contents(map), modelContents(model));
+  assert.ok(compared >= 40 && largeValues > 10, `${compared} full comparisons, ${largeValues} large values`);
+});
+
+test("CompactMap keys follow the Map rules: -0 is 0, numbers are not strings, code units are exact", () => {
+  const map = new CompactMap();
+  const v = (n: number) => Uint8Array.of(n);
+  map.set(0, v(1));
+  map.set(-0, v(2));
+  map.set("0", v(3));
+  map.set(1, v(4));
+  map.set("1", v(5));
+  map.set("\ud800", v(6));
+  map.set("\ufffd", v(7));
+  map.set("é", v(8));
+  map.set("e\u0301", v(9));
+  assert.equal(map.size, 8);
+  assert.deepEqual(contents(map), [
+    [0, [2]],
+    ["0", [3]],
+    [1, [4]],
+    ["1", [5]],
+    ["\ud800", [6]],
+    ["\ufffd", [7]],
+    ["é", [8]],
+    ["e\u0301", [9]],
+  ]);
+  assert.ok(Object.is(contents(map)[0][0], 0), "the key reads back as +0");
+});
+
+test("CompactMap keeps a key's place when its value is rewritten, in place or moved", () => {
+  const map = new CompactMap();
+  for (const key of ["a", "b", "c"]) map.set(key, Uint8Array.of(1, 2));
+  map.set("a", Uint8Array.of(9, 9)); // same length: overwritten in place
+  map.set("b", new Uint8Array(300).fill(7)); // longer: the record moves
+  assert.deepEqual(contents(map).map(([key, value]) => [key, value.length, value[0]]), [
+    ["a", 2, 9],
+    ["b", 300, 7],
+    ["c", 2, 1],
+  ]);
+});
+
+test("CompactMap.copy() is independent of the original, both ways", () => {
+  const map = new CompactMap();
+  for (let i = 0; i < 5000; i++) map.set(`k${i}`, new Uint8Array(40).fill(i & 0xff));
+  const copy = map.copy();
+  const before = contents(copy);
+  for (let i = 0; i < 5000; i += 2) map.delete(`k${i}`);
+  for (let i = 1; i < 5000; i += 2) map.set(`k${i}`, new Uint8Array(40).fill(0));
+  assert.deepEqual(contents(copy), before);
+  copy.set("new", Uint8Array.of(1));
+  assert.equal(map.has("new"), false);
+  assert.equal(copy.size, 5001);
+  assert.equal(map.size, 2500);
+});
+
+test("CompactMap.forEach() stops when asked and goes on from its cursor", () => {
+  const map = new CompactMap();
+  for (let i = 0; i < 10; i++) map.set(i, Uint8Array.of(i));
+  map.delete(3);
+  const seen: Key[] = [];
+  let cursor: number | undefined = 0;
+  let calls = 0;
+  do {
+    let taken = 0;
+    cursor = map.forEach((key) => (seen.push(key), ++taken < 4), cursor);
+    calls++;
+  } while (cursor !== undefined);
+  assert.deepEqual(seen, [0, 1, 2, 4, 5, 6, 7, 8, 9]);
+  assert.equal(calls, 3);
+});
