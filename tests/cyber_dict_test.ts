@@ -172,6 +172,31 @@ for (const t of TRANSPORTS) {
       assert.deepStrictEqual(await d.entries(), [["a", 1]]);
     }));
 
+  test(`${t.name}: CyberDict.update() with 20,000 entries (a request decoded pair by pair) stores them all in order`, () =>
+    withDict(t.start, async (d) => {
+      const entries: [string | number, unknown][] = [];
+      for (let i = 0; i < 20_000; i++) entries.push([i % 3 ? `k${i}` : i, i % 2 ? { i, tag: "x".repeat(i % 40) } : i]);
+      await d.set("k1", "first"); // keeps its place ahead of the batch
+      await d.update(entries);
+      assert.equal(await d.size(), 20_000);
+      const keys = await d.keys();
+      assert.deepEqual(keys[0], "k1");
+      assert.deepEqual(keys.slice(1), entries.map(([k]) => k).filter((k) => k !== "k1"));
+      assert.deepEqual(await d.get("k19999"), { i: 19_999, tag: "x".repeat(19_999 % 40) });
+      assert.equal(await d.get(19_998), 19_998);
+    }));
+
+  test(`${t.name}: CyberDict.update() with 20,000 entries and one bad key at the end rejects with BAD_REQUEST and changes nothing`, () =>
+    withDict(t.start, async (d) => {
+      await d.set("kept", 1);
+      const entries: [unknown, unknown][] = [];
+      for (let i = 0; i < 20_000; i++) entries.push([`k${i}`, "v".repeat(20)]);
+      entries.push([{ bad: true }, 1]);
+      await assert.rejects(d.update(entries as [string, unknown][]), isBadRequest);
+      assert.equal(await d.size(), 1);
+      assert.equal(await d.has("k0"), false);
+    }));
+
   test(`${t.name}: CyberDict.pop() removes a key and resolves to its value`, () =>
     withDict(t.start, async (d) => {
       await d.update({ a: { deep: [1, 2] }, b: 0, c: null });

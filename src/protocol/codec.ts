@@ -7,7 +7,7 @@
  */
 import { Packr } from "msgpackr";
 import { BadRequestError } from "../errors.ts";
-import { checkMessagePack, MAX_DEPTH } from "./limits.ts";
+import { arrayItems, checkMessagePack, MAX_DEPTH } from "./limits.ts";
 
 /**
  * Nesting accepted where values come back wrapped (replies, snapshots): a
@@ -53,12 +53,67 @@ export function encode(value: unknown): Uint8Array {
  */
 export function decode(bytes: Uint8Array, maxDepth: number = MAX_DEPTH): unknown {
   checkMessagePack(bytes, maxDepth);
+  return unpack(bytes);
+}
+
+/**
+ * An array of a checked message whose items are decoded one at a time, when
+ * asked for: a request carrying 10,000 entries then never holds them all
+ * decoded at once (which would make the garbage collector keep a large young
+ * generation for good).
+ */
+export class LazyArray implements Iterable<unknown> {
+  readonly #bytes: Uint8Array;
+  readonly #offsets: number[];
+
+  private constructor(bytes: Uint8Array, offsets: number[]) {
+    this.#bytes = bytes;
+    this.#offsets = offsets;
+  }
+
+  /**
+   * Checks a message as {@link decode} does and returns its items lazily.
+   *
+   * @returns `undefined` when the message is not an array
+   * @throws {BadRequestError} for bytes that are not one well-formed MessagePack value, or nest too deep
+   */
+  static of(bytes: Uint8Array, maxDepth: number = MAX_DEPTH): LazyArray | undefined {
+    checkMessagePack(bytes, maxDepth);
+    const offsets = arrayItems(bytes, 0);
+    return offsets && new LazyArray(bytes, offsets);
+  }
+
+  /** Number of items. */
+  get length(): number {
+    return this.#offsets.length - 1;
+  }
+
+  /**
+   * Decodes item `index`.
+   *
+   * @throws {BadRequestError} when it cannot be decoded
+   */
+  at(index: number): unknown {
+    return unpack(this.#bytes.subarray(this.#offsets[index], this.#offsets[index + 1]));
+  }
+
+  /** Item `index` as a lazy array, or `undefined` when it is not an array. */
+  lazyAt(index: number): LazyArray | undefined {
+    const offsets = arrayItems(this.#bytes.subarray(0, this.#offsets[index + 1]), this.#offsets[index]);
+    return offsets && new LazyArray(this.#bytes, offsets);
+  }
+
+  /** Decodes the items in order, one per step. */
+  *[Symbol.iterator](): Iterator<unknown> {
+    for (let i = 0; i < this.length; i++) yield this.at(i);
+  }
+}
+
+function unpack(bytes: Uint8Array): unknown {
   try {
     return packr.unpack(bytes);
   } catch (error) {
-    throw new BadRequestError(
-      `undecodable message: ${(error as Error).message}`,
-    );
+    throw new BadRequestError(`undecodable message: ${(error as Error).message}`);
   }
 }
 

@@ -166,3 +166,54 @@ export function checkMessagePack(bytes: Uint8Array, maxDepth: number = MAX_DEPTH
     }
   }
 }
+
+/**
+ * The offset just past the value that starts at `pos`, in bytes that passed
+ * {@link checkMessagePack} (nothing is checked again here).
+ */
+export function skipValue(bytes: Uint8Array, pos: number): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Values still to skip: containers add their items (a map two per entry).
+  for (let items = 1; items > 0; items--) {
+    const b = bytes[pos++];
+    if (b <= 0x7f || b >= 0xe0 || (b >= 0xc0 && b <= 0xc3)) continue;
+    if (b >= 0xa0 && b <= 0xbf) pos += b & 0x1f;
+    else if (b >= 0x90 && b <= 0x9f) items += b & 0x0f;
+    else if (b >= 0x80 && b <= 0x8f) items += (b & 0x0f) * 2;
+    else if (b === 0xc4 || b === 0xd9) pos += 1 + bytes[pos];
+    else if (b === 0xc5 || b === 0xda) pos += 2 + view.getUint16(pos);
+    else if (b === 0xc6 || b === 0xdb) pos += 4 + view.getUint32(pos);
+    else if (b === 0xc7) pos += 2 + bytes[pos];
+    else if (b === 0xc8) pos += 3 + view.getUint16(pos);
+    else if (b === 0xc9) pos += 5 + view.getUint32(pos);
+    else if (b === 0xcc || b === 0xd0) pos += 1;
+    else if (b === 0xcd || b === 0xd1) pos += 2;
+    else if (b === 0xca || b === 0xce || b === 0xd2) pos += 4;
+    else if (b === 0xcb || b === 0xcf || b === 0xd3) pos += 8;
+    else if (b >= 0xd4 && b <= 0xd8) pos += 1 + (1 << (b - 0xd4));
+    else if (b === 0xdc) (items += view.getUint16(pos)), pos += 2;
+    else if (b === 0xdd) (items += view.getUint32(pos)), pos += 4;
+    else if (b === 0xde) (items += view.getUint16(pos) * 2), pos += 2;
+    else if (b === 0xdf) (items += view.getUint32(pos) * 2), pos += 4;
+  }
+  return pos;
+}
+
+/**
+ * The offsets of the items of the array that starts at `pos`, followed by the
+ * offset just past it, in bytes that passed {@link checkMessagePack}; or
+ * `undefined` when the value there is not an array.
+ */
+export function arrayItems(bytes: Uint8Array, pos: number): number[] | undefined {
+  const b = bytes[pos];
+  let count: number;
+  if (b >= 0x90 && b <= 0x9f) (count = b & 0x0f), pos += 1;
+  else if (b === 0xdc) (count = (bytes[pos + 1] << 8) | bytes[pos + 2]), pos += 3;
+  else if (b === 0xdd) {
+    count = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(pos + 1);
+    pos += 5;
+  } else return undefined;
+  const offsets = [pos];
+  for (let i = 0; i < count; i++) offsets.push(pos = skipValue(bytes, pos));
+  return offsets;
+}

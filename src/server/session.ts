@@ -15,7 +15,7 @@ import {
   TimeoutError,
 } from "../errors.ts";
 import type { Channel } from "../protocol/channel.ts";
-import { decode, encode, encodeArray, Encoded } from "../protocol/codec.ts";
+import { decode, encode, encodeArray, Encoded, LazyArray } from "../protocol/codec.ts";
 import { type ClientHello, REPLY_ERROR, REPLY_OK, type ServerInfo } from "../protocol/messages.ts";
 import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../crypto/record.ts";
 import type { Journal } from "./journal.ts";
@@ -168,7 +168,7 @@ function handleRequest(context: SessionContext, frame: Uint8Array): { reply: Uin
   context.stats.requests++;
   let id = 0;
   try {
-    const request = decode(frame);
+    const request = decodeRequest(frame);
     if (!Array.isArray(request) || request.length < 3 || !Number.isSafeInteger(request[0])) {
       throw new BadRequestError("a request must be [id, op, table, ...args]");
     }
@@ -205,6 +205,20 @@ function handleRequest(context: SessionContext, frame: Uint8Array): { reply: Uin
       : { code: "BAD_REQUEST" as const, message: `the server failed on this request: ${(error as Error).message}` };
     return { reply: errorReply(id, code, message) };
   }
+}
+
+/** Frames from this size on are looked at item by item before being decoded. */
+const LAZY_FRAME = 64 * 1024;
+
+/**
+ * Decodes a request; the entries of a large `d.update` are left to be decoded
+ * one at a time as they are applied.
+ */
+function decodeRequest(frame: Uint8Array): unknown {
+  if (frame.length < LAZY_FRAME) return decode(frame);
+  const items = LazyArray.of(frame);
+  if (items === undefined || items.length !== 4 || items.at(1) !== "d.update") return decode(frame);
+  return [items.at(0), items.at(1), items.at(2), items.lazyAt(3) ?? items.at(3)];
 }
 
 function errorReply(id: number, code: ErrorCode, message: string): Uint8Array {

@@ -6,6 +6,7 @@
  * @module
  */
 import { BadRequestError, NoSuchTableError, TableExistsError, WrongTypeError } from "../errors.ts";
+import { LazyArray } from "../protocol/codec.ts";
 import type { OpName, TableInfo, TableKind } from "../protocol/messages.ts";
 import { DictTable } from "./dict_table.ts";
 import { ListTable } from "./list_table.ts";
@@ -59,12 +60,13 @@ function optionalIndex(
 }
 
 /**
- * Checks a list of `[key, value]` pairs and returns them.
+ * Checks a list of `[key, value]` pairs and returns them (a lazy list is
+ * decoded twice: once to check it, once as it is applied).
  *
  * @throws {BadRequestError} for anything else
  */
-function entries(op: string, value: unknown): [Key, unknown][] {
-  if (!Array.isArray(value)) {
+function entries(op: string, value: unknown): Iterable<[Key, unknown]> {
+  if (!Array.isArray(value) && !(value instanceof LazyArray)) {
     throw new BadRequestError(`${op}: expected an array of [key, value] pairs`);
   }
   for (const pair of value) {
@@ -75,7 +77,7 @@ function entries(op: string, value: unknown): [Key, unknown][] {
     }
     assertKey(op, pair[0]);
   }
-  return value as [Key, unknown][];
+  return value as Iterable<[Key, unknown]>;
 }
 
 function sortOptions(
