@@ -5,7 +5,8 @@
  * against about 160 MB of V8 heap as a `Map`, and the garbage collector has
  * nothing to trace.
  *
- * - Records `[key length u32][value length u32][key kind u8][key][value]` are
+ * - Records `[key length × 4 + key kind][value length][key][value]` (the two
+ *   numbers as LEB128 varints: 2 bytes for short keys and values) are
  *   appended to an arena of 1 MiB pages (allocated one at a time, so growing
  *   never copies). A value rewritten with the same length is overwritten in
  *   place; otherwise the record moves to the end and the old bytes become
@@ -25,7 +26,6 @@
  */
 import type { Key } from "./values.ts";
 
-const HEADER = 9;
 const LATIN1 = 0, UTF16 = 1, NUMBER = 2;
 /** Size of a full arena page, and of the first page of a new map. */
 const PAGE = 1 << 20, FIRST_PAGE = 256;
@@ -38,7 +38,6 @@ const SLACK = 1 << 20;
 export class CompactMap {
   /** Arena pages: records never straddle two; a record over half a page gets a page of its own. */
   #pages: Uint8Array[] = [new Uint8Array(FIRST_PAGE)];
-  #views: DataView[] = [new DataView(this.#pages[0].buffer)];
   /** The page records are appended to, and its bytes in use. */
   #current = 0;
   #fill = 0;
@@ -65,6 +64,14 @@ export class CompactMap {
   #keyLength = 0;
   #keyKind = LATIN1;
   #keyHash = 0;
+  // The record #read parsed last: its page, key kind, key length, value offset and length, end.
+  #rBytes = this.#pages[0];
+  #rKind = LATIN1;
+  #rKeyLength = 0;
+  #rValue = 0;
+  #rValueLength = 0;
+  #rEnd = 0;
+  readonly #number = new DataView(new ArrayBuffer(8));
 
   /** Number of entries. */
   get size(): number {
@@ -91,13 +98,12 @@ export class CompactMap {
     const slot = this.#find(key);
     if (slot >= 0) {
       const entry = this.#slots[slot] - 1;
-      const page = this.#page[entry], at = this.#at[entry], view = this.#views[page];
-      const keyLength = view.getUint32(at), oldLength = view.getUint32(at + 4);
-      if (oldLength === value.length) {
-        this.#pages[page].set(value, at + HEADER + keyLength);
+      this.#read(entry);
+      if (this.#rValueLength === value.length) {
+        this.#rBytes.set(value, this.#rValue);
         return;
       }
-      this.#dead += HEADER + keyLength + oldLength;
+      this.#dead += this.#rEnd - this.#at[entry];
       this.#append(entry, value);
       this.#compactIfWasteful();
       return;
@@ -122,7 +128,6 @@ export class CompactMap {
   /** Removes every entry and gives the memory back. */
   clear(): void {
     this.#pages = [new Uint8Array(FIRST_PAGE)];
-    this.#views = [new DataView(this.#pages[0].buffer)];
     this.#current =
       this.#fill =
       this.#used =
@@ -172,11 +177,9 @@ export class CompactMap {
   copy(): CompactMap {
     const copy = new CompactMap();
     copy.#pages = this.#pages.map((page, i) => i === this.#current ? page.slice(0, this.#fill) : page.slice());
-    copy.#views = copy.#pages.map((page) => new DataView(page.buffer));
     // Appends go to a fresh page: the copy of the current one was cut to its fill.
     copy.#current = copy.#pages.length;
     copy.#pages.push(new Uint8Array(FIRST_PAGE));
-    copy.#views.push(new DataView(copy.#pages[copy.#current].buffer));
     copy.#used = this.#used;
     copy.#dead = this.#dead;
     copy.#page = this.#page.slice(0, Math.max(this.#entries, 1));
@@ -248,46 +251,68 @@ export class CompactMap {
     return (h ^ (h >>> 16)) >>> 0;
   }
 
+  /** Parses the record of `entry` into the `#r…` fields. */
+  #read(entry: number): void {
+    const bytes = this.#rBytes = this.#pages[this.#page[entry]];
+    let at = this.#at[entry];
+    let head = 0, length = 0;
+    for (let shift = 0;; shift += 7) {
+      const b = bytes[at++];
+      head += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) break;
+    }
+    for (let shift = 0;; shift += 7) {
+      const b = bytes[at++];
+      length += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) break;
+    }
+    this.#rKind = head & 3;
+    this.#rKeyLength = (head - (head & 3)) / 4;
+    this.#rValue = at + this.#rKeyLength;
+    this.#rValueLength = length;
+    this.#rEnd = this.#rValue + length;
+  }
+
   #keyEquals(entry: number): boolean {
-    const page = this.#page[entry], at = this.#at[entry], length = this.#keyLength;
-    const bytes = this.#pages[page];
-    if (this.#views[page].getUint32(at) !== length || bytes[at + 8] !== this.#keyKind) return false;
-    const key = this.#key, start = at + HEADER;
+    this.#read(entry);
+    const length = this.#keyLength;
+    if (this.#rKeyLength !== length || this.#rKind !== this.#keyKind) return false;
+    const bytes = this.#rBytes, key = this.#key, start = this.#rValue - length;
     for (let i = 0; i < length; i++) if (bytes[start + i] !== key[i]) return false;
     return true;
   }
 
   #keyOf(entry: number): Key {
-    const page = this.#page[entry], at = this.#at[entry];
-    const bytes = this.#pages[page], view = this.#views[page];
-    const length = view.getUint32(at);
-    switch (bytes[at + 8]) {
+    this.#read(entry);
+    const bytes = this.#rBytes, length = this.#rKeyLength, start = this.#rValue - length;
+    switch (this.#rKind) {
       case NUMBER:
-        return view.getFloat64(at + HEADER);
+        for (let i = 0; i < 8; i++) this.#number.setUint8(i, bytes[start + i]);
+        return this.#number.getFloat64(0);
       case LATIN1:
-        return decodeUnits(bytes, at + HEADER, length, 1);
+        return decodeUnits(bytes, start, length, 1);
       default:
-        return decodeUnits(bytes, at + HEADER, length, 2);
+        return decodeUnits(bytes, start, length, 2);
     }
   }
 
   #valueOf(entry: number): Uint8Array {
-    const page = this.#page[entry], at = this.#at[entry], view = this.#views[page];
-    const start = at + HEADER + view.getUint32(at);
-    return this.#pages[page].subarray(start, start + view.getUint32(at + 4));
+    this.#read(entry);
+    return this.#rBytes.subarray(this.#rValue, this.#rEnd);
   }
 
   /** Writes a record of the encoded key and `value` and points `entry` at it. */
   #append(entry: number, value: Uint8Array): void {
-    const keyLength = this.#keyLength;
-    const page = this.#reserve(HEADER + keyLength + value.length), at = this.#at[entry] = this.#lastAt;
+    const keyLength = this.#keyLength, head = keyLength * 4 + this.#keyKind;
+    const size = varintSize(head) + varintSize(value.length) + keyLength + value.length;
+    const page = this.#reserve(size);
     this.#page[entry] = page;
-    const bytes = this.#pages[page], view = this.#views[page];
-    view.setUint32(at, keyLength);
-    view.setUint32(at + 4, value.length);
-    bytes[at + 8] = this.#keyKind;
-    bytes.set(this.#key.subarray(0, keyLength), at + HEADER);
-    bytes.set(value, at + HEADER + keyLength);
+    const bytes = this.#pages[page];
+    let at = this.#at[entry] = this.#lastAt;
+    at = writeVarint(bytes, at, head);
+    at = writeVarint(bytes, at, value.length);
+    bytes.set(this.#key.subarray(0, keyLength), at);
+    bytes.set(value, at + keyLength);
   }
 
   /** Finds room for a record of `size` bytes; returns its page (and sets `#lastAt`). */
@@ -295,7 +320,6 @@ export class CompactMap {
     this.#used += size;
     if (size > PAGE / 2) {
       this.#pages.push(new Uint8Array(size));
-      this.#views.push(new DataView(this.#pages[this.#pages.length - 1].buffer));
       this.#lastAt = 0;
       return this.#pages.length - 1;
     }
@@ -309,12 +333,10 @@ export class CompactMap {
         if (this.#fill + size <= grown.length) {
           grown.set(page.subarray(0, this.#fill));
           page = this.#pages[this.#current] = grown;
-          this.#views[this.#current] = new DataView(grown.buffer);
         }
       }
       if (this.#fill + size > page.length) {
         this.#pages.push(new Uint8Array(PAGE));
-        this.#views.push(new DataView(this.#pages[this.#pages.length - 1].buffer));
         this.#current = this.#pages.length - 1;
         this.#fill = 0;
       }
@@ -328,8 +350,8 @@ export class CompactMap {
   #remove(slot: number): void {
     const slots = this.#slots, mask = slots.length - 1;
     const entry = slots[slot] - 1;
-    const view = this.#views[this.#page[entry]], at = this.#at[entry];
-    this.#dead += HEADER + view.getUint32(at) + view.getUint32(at + 4);
+    this.#read(entry);
+    this.#dead += this.#rEnd - this.#at[entry];
     this.#page[entry] = DELETED;
     this.#size--;
     while (this.#entries > 0 && this.#page[this.#entries - 1] === DELETED) this.#entries--;
@@ -354,10 +376,9 @@ export class CompactMap {
     const wasteful = (this.#dead > SLACK && this.#dead * 2 > this.#used) ||
       (holes > SLACK / 64 && holes > this.#size);
     if (!wasteful) return;
-    const pages = this.#pages, views = this.#views;
+    const pages = this.#pages;
     const oldPage = this.#page, oldAt = this.#at, oldHashes = this.#hashes, oldEntries = this.#entries;
     this.#pages = [new Uint8Array(FIRST_PAGE)];
-    this.#views = [new DataView(this.#pages[0].buffer)];
     this.#current =
       this.#fill =
       this.#used =
@@ -370,8 +391,9 @@ export class CompactMap {
     let count = 0;
     for (let entry = 0; entry < oldEntries; entry++) {
       if (oldPage[entry] === DELETED) continue;
-      const bytes = pages[oldPage[entry]], view = views[oldPage[entry]], at = oldAt[entry];
-      const size = HEADER + view.getUint32(at) + view.getUint32(at + 4);
+      // Parsed where it lies: #read would look it up through the new arrays.
+      const bytes = pages[oldPage[entry]], at = oldAt[entry];
+      const size = recordSize(bytes, at);
       const page = this.#reserve(size);
       this.#pages[page].set(bytes.subarray(at, at + size), this.#lastAt);
       this.#page[count] = page;
@@ -426,6 +448,36 @@ function grown(array: Uint32Array<ArrayBuffer>, length: number): Uint32Array<Arr
 /** Gives an array's memory back now; the array is empty afterwards. */
 function release(array: Uint32Array | Int32Array): void {
   (array.buffer as MaybeTransferable).transfer?.(0);
+}
+
+/** Bytes the LEB128 varint of `n` takes. */
+function varintSize(n: number): number {
+  let size = 1;
+  for (; n >= 0x80; n = Math.floor(n / 0x80)) size++;
+  return size;
+}
+
+/** Writes the LEB128 varint of `n` at `at`; returns the offset after it. */
+function writeVarint(bytes: Uint8Array, at: number, n: number): number {
+  for (; n >= 0x80; n = Math.floor(n / 0x80)) bytes[at++] = (n & 0x7f) | 0x80;
+  bytes[at++] = n;
+  return at;
+}
+
+/** Size of the record at `start`: its two varints, key and value. */
+function recordSize(bytes: Uint8Array, start: number): number {
+  let at = start, head = 0, length = 0;
+  for (let shift = 0;; shift += 7) {
+    const b = bytes[at++];
+    head += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) break;
+  }
+  for (let shift = 0;; shift += 7) {
+    const b = bytes[at++];
+    length += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) break;
+  }
+  return at - start + (head - (head & 3)) / 4 + length;
 }
 
 function mix(k: number): number {
