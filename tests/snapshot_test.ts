@@ -182,6 +182,46 @@ test("save → load round-trips every value type, both table kinds, key types an
   }
 });
 
+test("save → load keeps a 25,000-entry dict (several chunks) exactly: every key shape, overwrites and deletes", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cyberdb_snapshot_"));
+  const path = `${dir}/data.cdb`;
+  // ASCII keys of each string header size, non-ASCII and wide keys, numbers; values of several types.
+  const keyOf = (i: number) =>
+    [`k${i}`, `${"a".repeat(40)}${i}`, `${"b".repeat(300)}${i}`, `é${i}`, `表\ud800${i}`, i, -i / 4][i % 7];
+  const expected = new Map<string | number, unknown>();
+  try {
+    const first = await serve();
+    try {
+      await using proxy = await first.client.getProxy().connect();
+      const dict = await proxy.createCyberDict("big");
+      const entries: [string | number, unknown][] = [];
+      for (let i = 0; i < 25_000; i++) {
+        entries.push([keyOf(i), i % 3 === 0 ? { i, s: "x".repeat(i % 50) } : i % 3 === 1 ? `v${i}` : i]);
+      }
+      await dict.update(entries);
+      for (let i = 0; i < 25_000; i += 10) await dict.set(keyOf(i), [i, "rewritten"]);
+      for (let i = 5; i < 25_000; i += 100) await dict.delete(keyOf(i));
+      for (const [key, value] of await dict.entries()) expected.set(key, value);
+      await first.server.save(path);
+    } finally {
+      await first.close();
+    }
+    const second = await serve(path);
+    try {
+      await using proxy = await second.client.getProxy().connect();
+      const dict = await proxy.getCyberDict("big");
+      assert.deepEqual(await dict.entries(), [...expected]);
+      assert.deepEqual(await dict.get(keyOf(20)), [20, "rewritten"]);
+      assert.equal(await dict.has(keyOf(105)), false);
+      assert.equal(await dict.get(keyOf(4)), `v4`);
+    } finally {
+      await second.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test("load replaces every table, including ones the snapshot does not have", async () => {
   const dir = await mkdtemp(join(tmpdir(), "cyberdb_snapshot_"));
   const path = `${dir}/data.cdb`;

@@ -94,7 +94,19 @@ export class LazyArray implements Iterable<unknown> {
    * @throws {BadRequestError} when it cannot be decoded
    */
   at(index: number): unknown {
-    return unpack(this.#bytes.subarray(this.#offsets[index], this.#offsets[index + 1]));
+    const start = this.#offsets[index], end = this.#offsets[index + 1], bytes = this.#bytes;
+    // Short ASCII strings (keys, mostly) directly: a decoder call costs more than the string.
+    if (bytes[start] >= 0xa0 && bytes[start] <= 0xbf && end - start <= 32) {
+      let ascii = true;
+      for (let i = start + 1; i < end && ascii; i++) ascii = bytes[i] < 0x80;
+      if (ascii) return String.fromCharCode.apply(null, bytes.subarray(start + 1, end) as unknown as number[]);
+    }
+    return unpack(bytes.subarray(start, end));
+  }
+
+  /** The bytes of item `index`, undecoded (a view of the message). */
+  raw(index: number): Uint8Array {
+    return this.#bytes.subarray(this.#offsets[index], this.#offsets[index + 1]);
   }
 
   /** Item `index` as a lazy array, or `undefined` when it is not an array. */

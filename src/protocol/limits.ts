@@ -171,8 +171,11 @@ export function checkMessagePack(bytes: Uint8Array, maxDepth: number = MAX_DEPTH
  * The offset just past the value that starts at `pos`, in bytes that passed
  * {@link checkMessagePack} (nothing is checked again here).
  */
-export function skipValue(bytes: Uint8Array, pos: number): number {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+export function skipValue(
+  bytes: Uint8Array,
+  pos: number,
+  view: DataView = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+): number {
   // Values still to skip: containers add their items (a map two per entry).
   for (let items = 1; items > 0; items--) {
     const b = bytes[pos++];
@@ -206,14 +209,13 @@ export function skipValue(bytes: Uint8Array, pos: number): number {
  */
 export function arrayItems(bytes: Uint8Array, pos: number): number[] | undefined {
   const b = bytes[pos];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let count: number;
   if (b >= 0x90 && b <= 0x9f) (count = b & 0x0f), pos += 1;
-  else if (b === 0xdc) (count = (bytes[pos + 1] << 8) | bytes[pos + 2]), pos += 3;
-  else if (b === 0xdd) {
-    count = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(pos + 1);
-    pos += 5;
-  } else return undefined;
+  else if (b === 0xdc) (count = view.getUint16(pos + 1)), pos += 3;
+  else if (b === 0xdd) (count = view.getUint32(pos + 1)), pos += 5;
+  else return undefined;
   const offsets = [pos];
-  for (let i = 0; i < count; i++) offsets.push(pos = skipValue(bytes, pos));
+  for (let i = 0; i < count; i++) offsets.push(pos = skipValue(bytes, pos, view));
   return offsets;
 }

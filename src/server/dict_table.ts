@@ -51,6 +51,11 @@ export class DictTable {
     this.#map.set(key, encode(value));
   }
 
+  /** Stores a value given as its MessagePack bytes (copied), which must decode on their own. */
+  setEncoded(key: Key, bytes: Uint8Array): void {
+    this.#map.set(key, bytes);
+  }
+
   /** Removes a key; returns whether it existed. */
   delete(key: Key): boolean {
     return this.#map.delete(key);

@@ -21,7 +21,7 @@
  * @module
  */
 import { SnapshotCorruptError } from "../errors.ts";
-import { decode, encode, encodeArray, Encoded, WRAPPED_DEPTH } from "../protocol/codec.ts";
+import { encode, LazyArray, WRAPPED_DEPTH } from "../protocol/codec.ts";
 import { crc32 } from "./checksum.ts";
 import { DictTable } from "./dict_table.ts";
 import { ListTable } from "./list_table.ts";
@@ -61,6 +61,53 @@ export function capture(store: Store, position: JournalPosition): Capture {
   return { tables, position: { ...position } };
 }
 
+/**
+ * Encodes up to {@link SLICE} entries of a dict from `from` as one chunk
+ * `[name, "CyberDict", [k, v, k, v, …]]`, each value's stored bytes copied in
+ * as they are and ASCII keys written directly.
+ */
+function dictChunk(name: string, dict: DictTable, from: number): { chunk: Uint8Array; cursor: number | undefined } {
+  let out = new Uint8Array(1 << 20), at = 0;
+  const room = (n: number) => {
+    if (at + n <= out.length) return;
+    const grown = new Uint8Array(Math.max(at + n, out.length * 2));
+    grown.set(out.subarray(0, at));
+    out = grown;
+  };
+  const put = (bytes: Uint8Array) => {
+    room(bytes.length);
+    out.set(bytes, at);
+    at += bytes.length;
+  };
+  const putAsciiKey = (key: Key): boolean => {
+    if (typeof key !== "string" || key.length >= 0x10000) return false;
+    const length = key.length, header = length < 32 ? 1 : length < 256 ? 2 : 3;
+    room(header + length);
+    for (let i = 0; i < length; i++) {
+      const unit = key.charCodeAt(i);
+      if (unit >= 0x80) return false; // `at` has not moved: what was written here is overwritten next
+      out[at + header + i] = unit;
+    }
+    if (header === 1) out[at] = 0xa0 | length;
+    else if (header === 2) out.set([0xd9, length], at);
+    else out.set([0xda, length >>> 8, length & 0xff], at);
+    at += header + length;
+    return true;
+  };
+  put(encode([name, "CyberDict"]));
+  out[0] = 0x93; // the fixarray of 2 becomes one of 3: the items follow
+  const countAt = at + 1;
+  put(Uint8Array.of(0xdd, 0, 0, 0, 0)); // array 32, its count set below
+  let count = 0;
+  const cursor = dict.forEachEncoded((key, value) => {
+    if (!putAsciiKey(key)) put(encode(key));
+    put(value);
+    return ++count < SLICE;
+  }, from);
+  new DataView(out.buffer).setUint32(countAt, 2 * count);
+  return { chunk: out.subarray(0, at), cursor };
+}
+
 function yieldToOthers(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
@@ -85,12 +132,11 @@ export async function encodeCapture(captured: Capture, slices = true): Promise<U
   };
   for (const { name, kind, dict, items } of captured.tables) {
     if (dict !== undefined) {
-      // Flat [k, v, k, v, …], each value's stored bytes spliced in as they are.
       let cursor: number | undefined = 0;
       do {
-        const flat: unknown[] = [];
-        cursor = dict.forEachEncoded((key, value) => flat.push(key, new Encoded(value)) < 2 * SLICE, cursor);
-        add(encodeArray([name, kind, new Encoded(encodeArray(flat))]));
+        const slice = dictChunk(name, dict, cursor);
+        add(slice.chunk);
+        cursor = slice.cursor;
         if (slices && cursor !== undefined) await yieldToOthers();
       } while (cursor !== undefined);
       continue;
@@ -154,23 +200,23 @@ export function decodeSnapshot(bytes: Uint8Array, path: string): Snapshot {
   for (let at = HEADER_SIZE; at < end;) {
     const size = at + 4 <= end ? view.getUint32(at) : Infinity;
     if (at + 4 + size > end) throw corrupt("has a chunk running past its end");
-    let chunk: unknown;
     try {
-      chunk = decode(bytes.subarray(at + 4, at + 4 + size), WRAPPED_DEPTH);
+      addChunk(store, bytes.subarray(at + 4, at + 4 + size), corrupt);
     } catch (error) {
+      if (error instanceof SnapshotCorruptError) throw error;
       throw new SnapshotCorruptError(`snapshot ${path} cannot be decoded: ${(error as Error).message}`);
     }
     at += 4 + size;
-    addChunk(store, chunk, corrupt);
   }
   return { store, position };
 }
 
-function addChunk(store: Store, chunk: unknown, corrupt: (what: string) => Error): void {
-  if (!Array.isArray(chunk) || typeof chunk[0] !== "string" || !Array.isArray(chunk[2])) {
-    throw corrupt("has a malformed table");
-  }
-  const [name, kind, items] = chunk as [string, unknown, unknown[]];
+/** Adds one chunk's items to the store; a dict's values are stored as the bytes they are in the file. */
+function addChunk(store: Store, bytes: Uint8Array, corrupt: (what: string) => Error): void {
+  const chunk = LazyArray.of(bytes, WRAPPED_DEPTH);
+  const name = chunk?.length === 3 ? chunk.at(0) : undefined, kind = chunk?.at(1);
+  const items = chunk?.lazyAt(2);
+  if (typeof name !== "string" || items === undefined) throw corrupt("has a malformed table");
   let table = store.tables.get(name);
   if (table === undefined) {
     if (kind === "CyberList") table = new ListTable();
@@ -183,6 +229,12 @@ function addChunk(store: Store, chunk: unknown, corrupt: (what: string) => Error
     for (const item of items) table.items.push(item);
   } else {
     if (items.length % 2 !== 0) throw corrupt(`has an odd dict chunk in ${JSON.stringify(name)}`);
-    for (let i = 0; i < items.length; i += 2) table.set(items[i] as Key, items[i + 1]);
+    for (let i = 0; i < items.length; i += 2) {
+      const key = items.at(i);
+      if (typeof key !== "string" && (typeof key !== "number" || !Number.isFinite(key))) {
+        throw corrupt(`has a key that is not a string or a finite number in ${JSON.stringify(name)}`);
+      }
+      table.setEncoded(key, items.raw(i + 1));
+    }
   }
 }
