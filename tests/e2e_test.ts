@@ -144,18 +144,31 @@ test(
       const db = await init(dir);
       const served = await serve(db);
       server = served.server;
-      const port = await freePort();
-      app = start(process.execPath, [
-        "serve",
-        "--parallel",
-        "-A",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        String(port),
-        "examples/hello/app.ts",
-      ], { env: { ...served.env, DENO_JOBS: String(WORKERS) } });
-      await app.waitFor(new RegExp(`Listening on http://127\\.0\\.0\\.1:${port}/ with ${WORKERS} threads`), 120_000);
+      let port = 0;
+      // A free port can be taken by a parallel test before deno serve binds it: then try another.
+      for (let attempt = 1;; attempt++) {
+        port = await freePort();
+        app = start(process.execPath, [
+          "serve",
+          "--parallel",
+          "-A",
+          "--host",
+          "127.0.0.1",
+          "--port",
+          String(port),
+          "examples/hello/app.ts",
+        ], { env: { ...served.env, DENO_JOBS: String(WORKERS) } });
+        try {
+          await app.waitFor(
+            new RegExp(`Listening on http://127\\.0\\.0\\.1:${port}/ with ${WORKERS} threads`),
+            120_000,
+          );
+          break;
+        } catch (error) {
+          if (attempt === 3 || !/AddrInUse|address already in use/i.test(app.stderr)) throw error;
+          await app.stop();
+        }
+      }
       await waitForApp(app, `http://127.0.0.1:${port}/`);
       const rate = await exercise(`http://127.0.0.1:${port}`, server, served.env);
       console.log(
