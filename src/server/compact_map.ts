@@ -16,17 +16,13 @@
  *   entry leaves a hole until the next compaction.
  * - Lookup is open addressing with linear probing over entry numbers. The hash
  *   is seeded per map, so keys chosen to collide on one server do not collide
- *   on another.
- *
- * Keys are stored exactly as JavaScript sees them: strings as UTF-16 code
- * units (one byte each when all are below 256), numbers as float64 with -0
- * folded into 0 (the `Map` rule).
+ *   on another. Keys are stored in the exact form of `dict_key.ts`.
  *
  * @module
  */
+import { decodeKey, KeyBytes, LATIN1 } from "./dict_key.ts";
 import type { Key } from "./values.ts";
 
-const LATIN1 = 0, UTF16 = 1, NUMBER = 2;
 /** Size of a full arena page, and of the first page of a new map. */
 const PAGE = 1 << 20, FIRST_PAGE = 256;
 /** The page of a deleted entry. */
@@ -58,11 +54,8 @@ export class CompactMap {
   /** Entry + 1 for each occupied slot, 0 for an empty one; the length is a power of two. */
   #slots = new Int32Array(128);
   readonly #seed = crypto.getRandomValues(new Uint32Array(1))[0];
-  // The key being looked up, encoded: see #encodeKey.
-  #key = new Uint8Array(256);
-  #keyView = new DataView(this.#key.buffer);
-  #keyLength = 0;
-  #keyKind = LATIN1;
+  /** The key last looked up, and its hash. */
+  readonly #key = new KeyBytes();
   #keyHash = 0;
   // The record #read parsed last: its page, key kind, key length, value offset and length, end.
   #rBytes = this.#pages[0];
@@ -71,7 +64,6 @@ export class CompactMap {
   #rValue = 0;
   #rValueLength = 0;
   #rEnd = 0;
-  readonly #number = new DataView(new ArrayBuffer(8));
 
   /** Number of entries. */
   get size(): number {
@@ -193,8 +185,8 @@ export class CompactMap {
 
   /** The slot holding the key, or `~slot` of the empty slot where it would go. */
   #find(key: Key): number {
-    this.#encodeKey(key);
-    const hash = this.#keyHash = this.#hash();
+    this.#key.encode(key);
+    const hash = this.#keyHash = this.#key.hash(this.#seed);
     const slots = this.#slots, mask = slots.length - 1;
     for (let slot = hash & mask;; slot = (slot + 1) & mask) {
       const occupant = slots[slot];
@@ -203,58 +195,14 @@ export class CompactMap {
     }
   }
 
-  /** Encodes `key` into `#key`, `#keyLength` and `#keyKind`. */
-  #encodeKey(key: Key): void {
-    if (typeof key === "number") {
-      this.#keyKind = NUMBER;
-      this.#keyLength = 8;
-      this.#keyView.setFloat64(0, key === 0 ? 0 : key);
-      return;
-    }
-    let wide = false;
-    for (let i = 0; i < key.length && !wide; i++) wide = key.charCodeAt(i) > 0xff;
-    const length = wide ? key.length * 2 : key.length;
-    if (length > this.#key.length) {
-      this.#key = new Uint8Array(Math.max(length, this.#key.length * 2));
-      this.#keyView = new DataView(this.#key.buffer);
-    }
-    const bytes = this.#key;
-    if (wide) {
-      for (let i = 0; i < key.length; i++) {
-        const unit = key.charCodeAt(i);
-        bytes[2 * i] = unit & 0xff;
-        bytes[2 * i + 1] = unit >>> 8;
-      }
-    } else {
-      for (let i = 0; i < key.length; i++) bytes[i] = key.charCodeAt(i);
-    }
-    this.#keyKind = wide ? UTF16 : LATIN1;
-    this.#keyLength = length;
-  }
-
-  /** Seeded MurmurHash3 (32-bit) of the encoded key and its kind. */
-  #hash(): number {
-    const bytes = this.#key, length = this.#keyLength;
-    let h = this.#seed ^ this.#keyKind;
-    let i = 0;
-    for (; i + 4 <= length; i += 4) {
-      h ^= mix(bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
-      h = (h << 13) | (h >>> 19);
-      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-    }
-    let tail = 0;
-    for (let shift = 0; i < length; i++, shift += 8) tail |= bytes[i] << shift;
-    if (length & 3) h ^= mix(tail);
-    h ^= length;
-    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-    return (h ^ (h >>> 16)) >>> 0;
-  }
-
   /** Parses the record of `entry` into the `#r…` fields. */
   #read(entry: number): void {
-    const bytes = this.#rBytes = this.#pages[this.#page[entry]];
-    let at = this.#at[entry];
+    this.#parse(this.#pages[this.#page[entry]], this.#at[entry]);
+  }
+
+  /** Parses the record at `at` of `bytes` into the `#r…` fields. */
+  #parse(bytes: Uint8Array, at: number): void {
+    this.#rBytes = bytes;
     let head = 0, length = 0;
     for (let shift = 0;; shift += 7) {
       const b = bytes[at++];
@@ -275,25 +223,12 @@ export class CompactMap {
 
   #keyEquals(entry: number): boolean {
     this.#read(entry);
-    const length = this.#keyLength;
-    if (this.#rKeyLength !== length || this.#rKind !== this.#keyKind) return false;
-    const bytes = this.#rBytes, key = this.#key, start = this.#rValue - length;
-    for (let i = 0; i < length; i++) if (bytes[start + i] !== key[i]) return false;
-    return true;
+    return this.#key.equals(this.#rBytes, this.#rValue - this.#rKeyLength, this.#rKeyLength, this.#rKind);
   }
 
   #keyOf(entry: number): Key {
     this.#read(entry);
-    const bytes = this.#rBytes, length = this.#rKeyLength, start = this.#rValue - length;
-    switch (this.#rKind) {
-      case NUMBER:
-        for (let i = 0; i < 8; i++) this.#number.setUint8(i, bytes[start + i]);
-        return this.#number.getFloat64(0);
-      case LATIN1:
-        return decodeUnits(bytes, start, length, 1);
-      default:
-        return decodeUnits(bytes, start, length, 2);
-    }
+    return decodeKey(this.#rBytes, this.#rValue - this.#rKeyLength, this.#rKeyLength, this.#rKind);
   }
 
   #valueOf(entry: number): Uint8Array {
@@ -303,7 +238,7 @@ export class CompactMap {
 
   /** Writes a record of the encoded key and `value` and points `entry` at it. */
   #append(entry: number, value: Uint8Array): void {
-    const keyLength = this.#keyLength, head = keyLength * 4 + this.#keyKind;
+    const keyLength = this.#key.length, head = keyLength * 4 + this.#key.kind;
     const size = varintSize(head) + varintSize(value.length) + keyLength + value.length;
     const page = this.#reserve(size);
     this.#page[entry] = page;
@@ -311,7 +246,7 @@ export class CompactMap {
     let at = this.#at[entry] = this.#lastAt;
     at = writeVarint(bytes, at, head);
     at = writeVarint(bytes, at, value.length);
-    bytes.set(this.#key.subarray(0, keyLength), at);
+    bytes.set(this.#key.bytes.subarray(0, keyLength), at);
     bytes.set(value, at + keyLength);
   }
 
@@ -393,7 +328,8 @@ export class CompactMap {
       if (oldPage[entry] === DELETED) continue;
       // Parsed where it lies: #read would look it up through the new arrays.
       const bytes = pages[oldPage[entry]], at = oldAt[entry];
-      const size = recordSize(bytes, at);
+      this.#parse(bytes, at);
+      const size = this.#rEnd - at;
       const page = this.#reserve(size);
       this.#pages[page].set(bytes.subarray(at, at + size), this.#lastAt);
       this.#page[count] = page;
@@ -426,15 +362,12 @@ export class CompactMap {
   }
 }
 
-/** An ArrayBuffer as seen from Node 20 too, which lacks `transfer`. */
-type MaybeTransferable = { transfer?(length: number): ArrayBuffer };
-
 /*
- * The arrays of a big map are tens of megabytes, and a replaced one would stay
- * resident until the next full garbage collection, which an idle server may not
- * run for a long time. Where the runtime has ArrayBuffer.prototype.transfer
- * (Deno; Node from 22), the old memory is given back at once.
+ * A replaced array of a big map (tens of megabytes) would stay resident until the next full garbage
+ * collection, which an idle server may not run for long. With ArrayBuffer.prototype.transfer (Deno;
+ * Node from 22; Node 20 lacks it) the old memory is given back at once.
  */
+type MaybeTransferable = { transfer?(length: number): ArrayBuffer };
 
 /** `array` with room for `length` items. */
 function grown(array: Uint32Array<ArrayBuffer>, length: number): Uint32Array<ArrayBuffer> {
@@ -462,37 +395,4 @@ function writeVarint(bytes: Uint8Array, at: number, n: number): number {
   for (; n >= 0x80; n = Math.floor(n / 0x80)) bytes[at++] = (n & 0x7f) | 0x80;
   bytes[at++] = n;
   return at;
-}
-
-/** Size of the record at `start`: its two varints, key and value. */
-function recordSize(bytes: Uint8Array, start: number): number {
-  let at = start, head = 0, length = 0;
-  for (let shift = 0;; shift += 7) {
-    const b = bytes[at++];
-    head += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) break;
-  }
-  for (let shift = 0;; shift += 7) {
-    const b = bytes[at++];
-    length += (b & 0x7f) * 2 ** shift;
-    if (b < 0x80) break;
-  }
-  return at - start + (head - (head & 3)) / 4 + length;
-}
-
-function mix(k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  return Math.imul(k, 0x1b873593);
-}
-
-/** A string from `length` bytes of one-byte (`width` 1) or little-endian two-byte (`width` 2) code units. */
-function decodeUnits(bytes: Uint8Array, start: number, length: number, width: 1 | 2): string {
-  const units: number[] = [];
-  let text = "";
-  for (let i = start; i < start + length; i += width) {
-    units.push(width === 1 ? bytes[i] : bytes[i] | (bytes[i + 1] << 8));
-    if (units.length === 4096) text += String.fromCharCode(...units.splice(0));
-  }
-  return text + String.fromCharCode(...units);
 }
