@@ -10,17 +10,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CompactMap } from "../src/server/compact_map.ts";
 import type { Key } from "../src/server/values.ts";
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "./_random.ts";
 
 function contents(map: CompactMap): [Key, number[]][] {
   const out: [Key, number[]][] = [];

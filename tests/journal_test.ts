@@ -25,20 +25,9 @@ import {
 } from "../mod.ts";
 import { encode } from "../src/protocol/codec.ts";
 import { type ChildServer, LISTENING, spawnScript, spawnServer } from "./_child_server.ts";
+import { mulberry32 } from "./_random.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A seeded PRNG (mulberry32): the same seed gives the same run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function exists(path: string): Promise<boolean> {
   return await stat(path).then(() => true, () => false);
@@ -229,7 +218,7 @@ async function recovered(proxy: Proxy): Promise<{ a: number; b: number }> {
 
 test("SIGKILL at random moments, during compactions too, loses no acknowledged change and applies none twice", async () => {
   const seed = 0x5eed_2024;
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const deadline = performance.now() + 50_000;
   await inTempDir(async (dir) => {
     const journal = `${dir}/j`, db = `${dir}/db.cdb`;
@@ -579,7 +568,7 @@ function randomValue(random: () => number, depth = 0): unknown {
 
 /** Applies `count` seeded random changes (many of which fail on purpose) over several tables. */
 async function randomChanges(proxy: Proxy, seed: number, count: number): Promise<{ ok: number; failed: number }> {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const int = (n: number) => Math.floor(random() * n);
   const key = () => random() < 0.7 ? int(200) : `k${int(50)}`;
   const d = new CyberDict(proxy, "d"), t = new CyberDict(proxy, "t");

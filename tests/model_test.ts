@@ -17,21 +17,10 @@ import process from "node:process";
 import { inspect, isDeepStrictEqual } from "node:util";
 import { CyberDBError, type CyberDict, type CyberList, type Key, type StartOptions } from "../mod.ts";
 import { startServer, TRANSPORTS } from "./_server.ts";
+import { mulberry32 } from "./_random.ts";
 
 const STEPS = 10_000;
 const BASE_SEED = process.env.MODEL_SEED === undefined ? 0x5eed_c0de : Number(process.env.MODEL_SEED);
-
-/** mulberry32: a small, fast, seeded 32-bit PRNG. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Random {
   #next: () => number;

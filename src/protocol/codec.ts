@@ -7,6 +7,7 @@
  */
 import { Packr } from "msgpackr";
 import { BadRequestError } from "../errors.ts";
+import { concat } from "./bytes.ts";
 import { arrayItems, checkMessagePack, MAX_DEPTH } from "./limits.ts";
 
 /**
@@ -145,7 +146,6 @@ export class Encoded {
  */
 export function encodeArray(items: readonly unknown[]): Uint8Array {
   const parts = [arrayHeader(items.length)];
-  let length = parts[0].length;
   for (let start = 0; start < items.length;) {
     let end = start;
     if (items[start] instanceof Encoded) {
@@ -155,16 +155,9 @@ export function encodeArray(items: readonly unknown[]): Uint8Array {
       while (end < items.length && !(items[end] instanceof Encoded)) end++;
       parts.push(encode(items.slice(start, end)).subarray(arrayHeader(end - start).length));
     }
-    length += parts[parts.length - 1].length;
     start = end;
   }
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 function arrayHeader(count: number): Uint8Array {

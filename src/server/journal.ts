@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { concat } from "../protocol/bytes.ts";
 import { JournalCorruptError } from "../errors.ts";
 import { type AppendFile, runtime, type TimerId } from "../runtime/mod.ts";
 import { crc32 } from "./checksum.ts";
@@ -285,17 +286,4 @@ export class Journal {
     await this.#syncIfDirty();
     this.#file?.close();
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  let size = 0;
-  for (const part of parts) size += part.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
