@@ -60,8 +60,7 @@ export function decode(bytes: Uint8Array, maxDepth: number = MAX_DEPTH): unknown
 /**
  * An array of a checked message whose items are decoded one at a time, when
  * asked for: a request carrying 10,000 entries then never holds them all
- * decoded at once (which would make the garbage collector keep a large young
- * generation for good).
+ * decoded at once, and a snapshot's values can be kept as the bytes they are.
  */
 export class LazyArray implements Iterable<unknown> {
   readonly #bytes: Uint8Array;
