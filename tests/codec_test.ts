@@ -68,6 +68,8 @@ test("LazyArray decodes the same items as decode(), one at a time, nested arrays
   const lazy = LazyArray.of(bytes)!;
   assert.equal(lazy.length, message.length);
   assert.deepEqual([...lazy], decode(bytes));
+  assert.deepEqual(lazy.all(), decode(bytes));
+  assert.deepEqual(lazy.lazyAt(message.length - 1)!.all(), SAMPLES.slice(0, 20));
   assert.deepEqual([...lazy.lazyAt(message.length - 1)!], decode(bytes) && SAMPLES.slice(0, 20));
   assert.equal(lazy.lazyAt(0), undefined, "null is not an array");
   assert.equal(LazyArray.of(encode({ not: "an array" })), undefined);

@@ -64,11 +64,12 @@ export function decode(bytes: Uint8Array, maxDepth: number = MAX_DEPTH): unknown
  */
 export class LazyArray implements Iterable<unknown> {
   readonly #bytes: Uint8Array;
+  /** Where this array's encoding starts, then where each item starts, then where it ends. */
   readonly #offsets: number[];
 
-  private constructor(bytes: Uint8Array, offsets: number[]) {
+  private constructor(bytes: Uint8Array, start: number, offsets: number[]) {
     this.#bytes = bytes;
-    this.#offsets = offsets;
+    this.#offsets = [start, ...offsets];
   }
 
   /**
@@ -80,12 +81,17 @@ export class LazyArray implements Iterable<unknown> {
   static of(bytes: Uint8Array, maxDepth: number = MAX_DEPTH): LazyArray | undefined {
     checkMessagePack(bytes, maxDepth);
     const offsets = arrayItems(bytes, 0);
-    return offsets && new LazyArray(bytes, offsets);
+    return offsets && new LazyArray(bytes, 0, offsets);
   }
 
   /** Number of items. */
   get length(): number {
-    return this.#offsets.length - 1;
+    return this.#offsets.length - 2;
+  }
+
+  /** Decodes the whole array at once, as {@link decode} would (without checking it again). */
+  all(): unknown[] {
+    return unpack(this.#bytes.subarray(this.#offsets[0], this.#offsets[this.#offsets.length - 1])) as unknown[];
   }
 
   /**
@@ -94,7 +100,7 @@ export class LazyArray implements Iterable<unknown> {
    * @throws {BadRequestError} when it cannot be decoded
    */
   at(index: number): unknown {
-    const start = this.#offsets[index], end = this.#offsets[index + 1], bytes = this.#bytes;
+    const start = this.#offsets[index + 1], end = this.#offsets[index + 2], bytes = this.#bytes;
     // Short ASCII strings (keys, mostly) directly: a decoder call costs more than the string.
     if (bytes[start] >= 0xa0 && bytes[start] <= 0xbf && end - start <= 32) {
       let ascii = true;
@@ -106,13 +112,14 @@ export class LazyArray implements Iterable<unknown> {
 
   /** The bytes of item `index`, undecoded (a view of the message). */
   raw(index: number): Uint8Array {
-    return this.#bytes.subarray(this.#offsets[index], this.#offsets[index + 1]);
+    return this.#bytes.subarray(this.#offsets[index + 1], this.#offsets[index + 2]);
   }
 
   /** Item `index` as a lazy array, or `undefined` when it is not an array. */
   lazyAt(index: number): LazyArray | undefined {
-    const offsets = arrayItems(this.#bytes.subarray(0, this.#offsets[index + 1]), this.#offsets[index]);
-    return offsets && new LazyArray(this.#bytes, offsets);
+    const start = this.#offsets[index + 1];
+    const offsets = arrayItems(this.#bytes.subarray(0, this.#offsets[index + 2]), start);
+    return offsets && new LazyArray(this.#bytes, start, offsets);
   }
 
   /** Decodes the items in order, one per step. */
@@ -144,6 +151,7 @@ export class Encoded {
  * @throws {BadRequestError} for an item that cannot be encoded
  */
 export function encodeArray(items: readonly unknown[]): Uint8Array {
+  if (!items.some((item) => item instanceof Encoded)) return encode(items);
   const parts = [arrayHeader(items.length)];
   for (let start = 0; start < items.length;) {
     let end = start;

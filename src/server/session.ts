@@ -15,7 +15,7 @@ import {
   TimeoutError,
 } from "../errors.ts";
 import type { Channel } from "../protocol/channel.ts";
-import { decode, encode, encodeArray, Encoded, LazyArray } from "../protocol/codec.ts";
+import { decode, encode, encodeArray, LazyArray } from "../protocol/codec.ts";
 import { type ClientHello, REPLY_ERROR, REPLY_OK, type ServerInfo } from "../protocol/messages.ts";
 import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../crypto/record.ts";
 import type { Journal } from "./journal.ts";
@@ -181,11 +181,7 @@ function handleRequest(context: SessionContext, frame: Uint8Array): { reply: Uin
       );
     }
     const result = op === "info" ? context.info() : context.store.apply(op, table, request.slice(3));
-    const reply = result === undefined
-      ? encode([id, REPLY_OK])
-      : result instanceof Encoded
-      ? encodeArray([id, REPLY_OK, result])
-      : encode([id, REPLY_OK, result]);
+    const reply = encodeArray(result === undefined ? [id, REPLY_OK] : [id, REPLY_OK, result]);
     const journal = context.journal();
     if (journal && opWrites(op)) journal.append(frame);
     if (reply.length > context.maxFrameSize) {
@@ -217,7 +213,8 @@ const LAZY_FRAME = 64 * 1024;
 function decodeRequest(frame: Uint8Array): unknown {
   if (frame.length < LAZY_FRAME) return decode(frame);
   const items = LazyArray.of(frame);
-  if (items === undefined || items.length !== 4 || items.at(1) !== "d.update") return decode(frame);
+  if (items === undefined) return decode(frame); // not an array: refused with the usual message
+  if (items.length !== 4 || items.at(1) !== "d.update") return items.all();
   return [items.at(0), items.at(1), items.at(2), items.lazyAt(3) ?? items.at(3)];
 }
 

@@ -21,7 +21,7 @@
  * @module
  */
 import { SnapshotCorruptError } from "../errors.ts";
-import { encode, LazyArray, WRAPPED_DEPTH } from "../protocol/codec.ts";
+import { encode, encodeArray, Encoded, LazyArray, WRAPPED_DEPTH } from "../protocol/codec.ts";
 import { crc32 } from "./checksum.ts";
 import { DictTable } from "./dict_table.ts";
 import { ListTable } from "./list_table.ts";
@@ -94,9 +94,6 @@ function dictChunk(name: string, dict: DictTable, from: number): { chunk: Uint8A
     at += header + length;
     return true;
   };
-  put(encode([name, "CyberDict"]));
-  out[0] = 0x93; // the fixarray of 2 becomes one of 3: the items follow
-  const countAt = at + 1;
   put(Uint8Array.of(0xdd, 0, 0, 0, 0)); // array 32, its count set below
   let count = 0;
   const cursor = dict.forEachEncoded((key, value) => {
@@ -104,8 +101,8 @@ function dictChunk(name: string, dict: DictTable, from: number): { chunk: Uint8A
     put(value);
     return ++count < SLICE;
   }, from);
-  new DataView(out.buffer).setUint32(countAt, 2 * count);
-  return { chunk: out.subarray(0, at), cursor };
+  new DataView(out.buffer).setUint32(1, 2 * count);
+  return { chunk: encodeArray([name, "CyberDict", new Encoded(out.subarray(0, at))]), cursor };
 }
 
 function yieldToOthers(): Promise<void> {
