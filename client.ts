@@ -22,8 +22,9 @@
  */
 import { runtime } from "./src/runtime/mod.ts";
 
-export { Client, connect } from "./src/client/client.ts";
-export type { ConnectOptions } from "./src/client/connection.ts";
+export { Client } from "./src/client/client.ts";
+export type { Engine, EngineConnection, EngineName } from "./src/client/engine.ts";
+export { connect, type ConnectOptions } from "./src/engines/remote/mod.ts";
 export { Proxy } from "./src/client/proxy.ts";
 export { CyberDict, type DictInit, type Key, type Requester } from "./src/client/cyber_dict.ts";
 export { CyberList, type SortOptions } from "./src/client/cyber_list.ts";

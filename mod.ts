@@ -30,4 +30,4 @@ export {
   type ServerOptions,
   type StartOptions,
 } from "./src/server/server.ts";
-export type { FsyncPolicy, JournalOptions } from "./src/server/journal.ts";
+export type { FsyncPolicy, JournalOptions } from "./src/store/journal.ts";

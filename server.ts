@@ -18,7 +18,7 @@
  */
 import { parseArgs } from "node:util";
 import { runtime } from "./src/runtime/mod.ts";
-import type { FsyncPolicy } from "./src/server/journal.ts";
+import type { FsyncPolicy } from "./src/store/journal.ts";
 import { Server } from "./src/server/server.ts";
 
 export {

@@ -7,7 +7,7 @@ import { passwordKey, randomBytes } from "../src/crypto/handshake.ts";
 import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../src/crypto/record.ts";
 import { decode, encode } from "../src/protocol/codec.ts";
 import { FrameBatch, FrameDecoder } from "../src/protocol/frame.ts";
-import { Store } from "../src/server/store.ts";
+import { Store } from "../src/store/store.ts";
 
 const request = encode([42, "d.get", "centre", "content"]);
 const batch = new FrameBatch();

@@ -8,8 +8,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CompactMap } from "../src/server/compact_map.ts";
-import type { Key } from "../src/server/values.ts";
+import { CompactMap } from "../src/store/compact_map.ts";
+import type { Key } from "../src/store/values.ts";
 import { mulberry32 } from "./_random.ts";
 
 function contents(map: CompactMap): [Key, number[]][] {

@@ -13,8 +13,9 @@ import { parseArgs } from "node:util";
 import { CyberDBError } from "../errors.ts";
 import { runtime } from "../runtime/mod.ts";
 import { VERSION } from "../version.ts";
-import { type Client, connect } from "./client.ts";
-import type { ConnectOptions } from "./connection.ts";
+import type { Client } from "./client.ts";
+import { connect } from "../engines/remote/mod.ts";
+import type { ConnectOptions } from "../engines/remote/connection.ts";
 import { type Command, HELP, parseLine, parseWords, runCommand, UsageError } from "./shell.ts";
 
 /** How the shell is started: from the repository under Deno, as the npm package's bin under Node. */

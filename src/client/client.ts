@@ -1,201 +1,51 @@
 /**
- * The client: `connect()` and the pool of connections its proxies lease.
- * Idle connections are closed after `idleTimeout`; broken ones are dropped
- * when they break, never re-checked with an extra round trip.
+ * The client: what `connect()`, `open()` and `connectRedis()` return. It
+ * hands out proxies over its engine's connections and knows nothing of
+ * where the tables live.
  *
  * @module
  */
-import { runtime, type TimerId } from "../runtime/mod.ts";
-import { Connection, type ConnectOptions } from "./connection.ts";
-import { clientClosedError, type ConnectionPool, Proxy } from "./proxy.ts";
+import type { Engine, EngineName } from "./engine.ts";
+import { Proxy } from "./proxy.ts";
 
 /**
- * A client of one cyberdb server: a pool of authenticated connections.
- * Create it with {@link connect}.
+ * A client of one store of tables: a cyberdb server, an in-process store, or
+ * Redis. Create it with `connect()`, `open()` or `connectRedis()`.
  */
 export class Client implements AsyncDisposable {
-  #options: ConnectOptions;
-  #idleTimeout: number;
-  #idle: Connection[] = [];
-  #all = new Set<Connection>();
-  #sweep: TimerId | undefined;
-  #closed = false;
-  // Shared mode: how many connections at most, the proxies on each, and those being opened.
-  #shared: number;
-  #users = new Map<Connection, number>();
-  #opening: Promise<Connection>[] = [];
-  // What proxies lease from; kept off the public surface.
-  #pool: ConnectionPool = { lease: () => this.#lease(), release: (connection) => this.#release(connection) };
+  #engine: Engine;
 
   /**
-   * Use {@link connect} instead, which also opens the first connection.
+   * Use `connect()`, `open()` or `connectRedis()` instead, which also check that the engine answers.
    *
-   * @param options where the server is and how to authenticate
+   * @param engine where the tables live
    */
-  constructor(options: ConnectOptions) {
-    this.#options = { ...options };
-    this.#idleTimeout = options.idleTimeout ?? 60_000;
-    this.#shared = options.sharedConnections ?? 0;
-    if (!Number.isInteger(this.#shared) || this.#shared < 0) {
-      throw new RangeError("sharedConnections must be a whole number ≥ 0 (0: one connection per proxy)");
-    }
+  constructor(engine: Engine) {
+    this.#engine = engine;
+  }
+
+  /** The engine this client's tables live on: `"remote"`, `"memory"` or `"redis"`. */
+  get engine(): EngineName {
+    return this.#engine.name;
   }
 
   /** Number of connections open (leased or idle). */
   get connections(): number {
-    return this.#all.size;
+    return this.#engine.connections;
   }
 
   /** A proxy not yet connected: call its `connect()` to lease a connection. */
   getProxy(): Proxy {
-    return new Proxy(this.#pool);
-  }
-
-  /**
-   * Lends an idle connection, or opens a new one.
-   *
-   * @throws {ConnectionClosedError} when the client is closed or the server is unreachable
-   */
-  async #lease(): Promise<Connection> {
-    if (this.#closed) throw clientClosedError();
-    if (this.#shared > 0) return this.#leaseShared();
-    for (
-      let connection = this.#idle.pop();
-      connection;
-      connection = this.#idle.pop()
-    ) {
-      if (!connection.closed) return connection;
-      this.#all.delete(connection);
-    }
-    const connection = await Connection.open(this.#options);
-    if (this.#closed) {
-      connection.close();
-      throw clientClosedError();
-    }
-    this.#all.add(connection);
-    return connection;
-  }
-
-  /**
-   * Shared mode: the open connection with the fewest proxies, or a new one
-   * while there are fewer than `sharedConnections`. Each proxy's requests
-   * still go out, and are applied, in the order it made them.
-   */
-  async #leaseShared(): Promise<Connection> {
-    for (const connection of this.#all) {
-      if (connection.closed) this.#drop(connection);
-    }
-    if (this.#all.size + this.#opening.length < this.#shared) {
-      const opening = Connection.open(this.#options);
-      this.#opening.push(opening);
-      let connection: Connection;
-      try {
-        connection = await opening;
-      } finally {
-        this.#opening.splice(this.#opening.indexOf(opening), 1);
-      }
-      if (this.#closed) {
-        connection.close();
-        throw clientClosedError();
-      }
-      this.#all.add(connection);
-      this.#users.set(connection, 1);
-      return connection;
-    }
-    if (this.#all.size === 0) {
-      await Promise.race(this.#opening).catch(() => {});
-      return this.#lease();
-    }
-    let best: Connection | undefined;
-    for (const connection of this.#all) {
-      if (best === undefined || this.#users.get(connection)! < this.#users.get(best)!) best = connection;
-    }
-    this.#users.set(best!, this.#users.get(best!)! + 1);
-    const idle = this.#idle.indexOf(best!);
-    if (idle >= 0) this.#idle.splice(idle, 1);
-    return best!;
-  }
-
-  #drop(connection: Connection): void {
-    connection.close();
-    this.#all.delete(connection);
-    this.#users.delete(connection);
-  }
-
-  /** Takes a connection back; a broken one, or any after `close()`, is closed and dropped. */
-  #release(connection: Connection): void {
-    if (connection.closed || this.#closed) {
-      this.#drop(connection);
-      return;
-    }
-    if (this.#shared > 0) {
-      const users = (this.#users.get(connection) ?? 1) - 1;
-      this.#users.set(connection, users);
-      if (users > 0) return;
-    }
-    connection.idleSince = performance.now();
-    this.#idle.push(connection);
-    this.#scheduleSweep(this.#idleTimeout);
-  }
-
-  #scheduleSweep(delay: number): void {
-    if (this.#sweep !== undefined) return;
-    const sweep = setTimeout(() => {
-      this.#sweep = undefined;
-      const now = performance.now();
-      this.#idle = this.#idle.filter((connection) => {
-        const keep = !connection.closed &&
-          now - connection.idleSince < this.#idleTimeout;
-        if (!keep) this.#drop(connection);
-        return keep;
-      });
-      if (this.#idle.length > 0) {
-        const oldest = Math.min(...this.#idle.map((c) => c.idleSince));
-        this.#scheduleSweep(this.#idleTimeout - (now - oldest));
-      }
-    }, Math.max(1, delay));
-    runtime.unrefTimer(sweep);
-    this.#sweep = sweep;
+    return new Proxy(this.#engine);
   }
 
   /** Closes every connection, leased ones included; their pending requests reject with `CONNECTION_CLOSED`. */
   close(): Promise<void> {
-    this.#closed = true;
-    clearTimeout(this.#sweep);
-    for (const connection of this.#all) connection.close();
-    this.#all.clear();
-    this.#users.clear();
-    this.#idle = [];
-    return Promise.resolve();
+    return this.#engine.close();
   }
 
   /** Same as {@link Client.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/**
- * Connects to a cyberdb server. Opens and authenticates the first pooled
- * connection before resolving, so a wrong password, an unreachable server or
- * an encryption mismatch rejects here.
- *
- * @param options where the server is and how to authenticate
- * @returns the client, with one idle connection in its pool
- * @throws {CyberDBError} `AUTH_FAILED`, `ENCRYPTION_REQUIRED`, `ENCRYPTION_UNAVAILABLE`, `FORBIDDEN`,
- *   `TOO_MANY_CONNECTIONS`, `TIMEOUT` or `CONNECTION_CLOSED`
- * @example
- * ```ts
- * import { connect, Server } from "../../mod.ts";
- * const server = new Server();
- * const { port } = await server.start({ port: 0, password: "123456" });
- * const client = await connect({ port, password: "123456" });
- * await client.close();
- * await server.close();
- * ```
- */
-export async function connect(options: ConnectOptions = {}): Promise<Client> {
-  const client = new Client(options);
-  await client.getProxy().connect().then((proxy) => proxy.close());
-  return client;
 }

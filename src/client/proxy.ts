@@ -5,19 +5,11 @@
  *
  * @module
  */
-import { ConnectionClosedError, ProxyClosedError } from "../errors.ts";
-import type { OpName, ServerInfo, StoreOp, TableInfo } from "../protocol/messages.ts";
-import type { Connection } from "./connection.ts";
+import { ProxyClosedError } from "../errors.ts";
+import type { ServerInfo, StoreOp, TableInfo } from "../protocol/messages.ts";
 import { CyberDict, type DictInit, type Requester, toEntries } from "./cyber_dict.ts";
 import { CyberList } from "./cyber_list.ts";
-
-/** Where a proxy leases its connection from: the `Client`. */
-export interface ConnectionPool {
-  /** Lends an open connection. */
-  lease(): Promise<Connection>;
-  /** Takes a leased connection back. */
-  release(connection: Connection): void;
-}
+import type { Engine, EngineConnection } from "./engine.ts";
 
 /**
  * A leased connection and the table operations over it. Get one with
@@ -39,16 +31,16 @@ export interface ConnectionPool {
  * ```
  */
 export class Proxy implements Requester, AsyncDisposable {
-  #pool: ConnectionPool;
-  #connection: Connection | undefined;
+  #pool: Engine;
+  #connection: EngineConnection | undefined;
   #state: "new" | "connecting" | "open" | "closed" = "new";
 
   /**
    * Proxies are made by `client.getProxy()`.
    *
-   * @param pool the client to lease a connection from
+   * @param pool the engine to lease a connection from
    */
-  constructor(pool: ConnectionPool) {
+  constructor(pool: Engine) {
     this.#pool = pool;
   }
 
@@ -110,7 +102,7 @@ export class Proxy implements Requester, AsyncDisposable {
         ),
       );
     }
-    return this.#connection.request(op as OpName, table, args);
+    return this.#connection.request(op, table, args);
   }
 
   #store(op: StoreOp, table: string, ...args: unknown[]): Promise<unknown> {
@@ -197,11 +189,4 @@ export class Proxy implements Requester, AsyncDisposable {
   info(): Promise<ServerInfo> {
     return this.#store("info", "") as Promise<ServerInfo>;
   }
-}
-
-/** The error for a closed client, shared by the pool and proxies. */
-export function clientClosedError(): ConnectionClosedError {
-  return new ConnectionClosedError(
-    "the client is closed; call connect() again",
-  );
 }

@@ -10,12 +10,12 @@ import { Channel } from "../protocol/channel.ts";
 import { encode } from "../protocol/codec.ts";
 import { DEFAULT_MAX_FRAME_SIZE } from "../protocol/frame.ts";
 import { type Conn, type Listener, runtime } from "../runtime/mod.ts";
-import type { JournalOptions } from "./journal.ts";
+import type { JournalOptions } from "../store/journal.ts";
 import type { ServerInfo } from "../protocol/messages.ts";
 import { VERSION } from "../version.ts";
-import { Persistence } from "./persistence.ts";
+import { Persistence } from "../store/persistence.ts";
 import { serveSession } from "./session.ts";
-import { Store } from "./store.ts";
+import { Store } from "../store/store.ts";
 import { IpWhitelist, parseIp } from "./whitelist.ts";
 
 /** Options of `new Server()`. */

@@ -18,8 +18,8 @@ import type { Channel } from "../protocol/channel.ts";
 import { decode, encode, encodeArray, LazyArray } from "../protocol/codec.ts";
 import { type ClientHello, REPLY_ERROR, REPLY_OK, type ServerInfo } from "../protocol/messages.ts";
 import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../crypto/record.ts";
-import type { Journal } from "./journal.ts";
-import { opWrites, type Store } from "./store.ts";
+import type { Journal } from "../store/journal.ts";
+import { opWrites, type Store } from "../store/store.ts";
 
 /** Largest handshake frame accepted before authentication. */
 export const HANDSHAKE_FRAME_LIMIT = 4096;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { answerServerHello, checkServerWelcome } from "../crypto/handshake.ts";
+import { answerServerHello, checkServerWelcome } from "../../crypto/handshake.ts";
 import {
   BadRequestError,
   ConnectionClosedError,
@@ -13,13 +13,13 @@ import {
   errorFromCode,
   FrameTooLargeError,
   TimeoutError,
-} from "../errors.ts";
-import { Channel } from "../protocol/channel.ts";
-import { decode, encode, WRAPPED_DEPTH } from "../protocol/codec.ts";
-import { DEFAULT_MAX_FRAME_SIZE } from "../protocol/frame.ts";
-import { type OpName, REPLY_OK, type ServerHello } from "../protocol/messages.ts";
-import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../crypto/record.ts";
-import { runtime, type TimerId } from "../runtime/mod.ts";
+} from "../../errors.ts";
+import { Channel } from "../../protocol/channel.ts";
+import { decode, encode, WRAPPED_DEPTH } from "../../protocol/codec.ts";
+import { DEFAULT_MAX_FRAME_SIZE } from "../../protocol/frame.ts";
+import { type OpName, REPLY_OK, type ServerHello } from "../../protocol/messages.ts";
+import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../../crypto/record.ts";
+import { runtime, type TimerId } from "../../runtime/mod.ts";
 
 /** Options of `connect()`. */
 export interface ConnectOptions {
