@@ -1,0 +1,76 @@
+/**
+ * Test fixture: every engine the shared suites run against. A suite is a
+ * function over an {@link EngineHarness}; each `*_test.ts` entry loops over
+ * {@link ENGINES} and calls it (as denodrivers/redis's commands_test.ts loops
+ * over its connectors). A harness starts its engine once per suite; tests
+ * isolate themselves with fresh table names ({@link freshName}).
+ *
+ * @module
+ */
+import { type Client, connect, type EngineName, Server } from "../mod.ts";
+import { TRANSPORTS } from "./_server.ts";
+
+/** A started engine: a connected client, and how to stop what was started. */
+export interface EngineFixture {
+  /** A client of this engine, connected. */
+  client: Client;
+  /** Opens another, independent client of the same tables (another process, in effect). */
+  connectAnother(): Promise<Client>;
+  /** Closes the clients and stops what the harness started. */
+  close(): Promise<void>;
+}
+
+/** One engine configuration a shared suite runs under. */
+export interface EngineHarness {
+  /** Shown in test names: `"memory"`, `"remote plain"`, `"redis"`, `"redis cluster"`… */
+  name: string;
+  /** Which engine it is. */
+  engine: EngineName;
+  /** Why this harness cannot run here (printed in the skipped test's name), or `undefined`. */
+  unavailable?: string;
+  /** Starts the engine. */
+  start(): Promise<EngineFixture>;
+}
+
+/** A table name no other test uses. */
+export function freshName(prefix = "t"): string {
+  return `${prefix}_${crypto.randomUUID().slice(0, 8)}`;
+}
+
+function remoteHarness(t: (typeof TRANSPORTS)[number]): EngineHarness {
+  return {
+    name: `remote ${t.name}`,
+    engine: "remote",
+    async start() {
+      const server = new Server();
+      const { port } = await server.start({ hostname: "127.0.0.1", port: 0, ...t.start });
+      const options = { hostname: "127.0.0.1", port, password: t.start.password, encrypt: t.start.encrypt };
+      const clients: Client[] = [];
+      const another = async () => {
+        const client = await connect(options);
+        clients.push(client);
+        return client;
+      };
+      let client: Client;
+      try {
+        client = await another();
+      } catch (error) {
+        await server.close();
+        throw error;
+      }
+      return {
+        client,
+        connectAnother: another,
+        async close() {
+          for (const c of clients) await c.close();
+          await server.close();
+        },
+      };
+    },
+  };
+}
+
+/** Every engine configuration the shared suites run under, in this runtime. */
+export const ENGINES: EngineHarness[] = [
+  ...TRANSPORTS.map(remoteHarness),
+];
