@@ -16,10 +16,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { runtime } from "./src/runtime/mod.ts";
-import type { FsyncPolicy } from "./src/store/journal.ts";
-import { Server } from "./src/server/server.ts";
+import { main } from "./src/server/cli.ts";
 
 export {
   type BackupOptions,
@@ -28,146 +26,7 @@ export {
   type ServerOptions,
   type StartOptions,
 } from "./src/server/server.ts";
-
-/** The `--help` text. */
-export const USAGE = `Usage: ${runtime.name === "node" ? "cyberdb-server" : "deno run -A server.ts"} [options]
-
-Serves cyberdb tables over TCP. With no options: 127.0.0.1:9980, no password
-(so loopback only), no persistence.
-
-Options:
-  --hostname <host>          address to listen on (default 127.0.0.1)
-  --port <port>              port to listen on, 0 for any free port (default 9980)
-  --password <password>      password clients must prove they know
-                             (default: the CYBERDB_PASSWORD environment variable)
-  --encrypt                  require AES-256-GCM encrypted connections (needs a password)
-  --journal <path>           append every change to this journal before acknowledging it;
-                             replayed over the snapshot at start (snapshot: --db, or <path>.snapshot)
-  --fsync <policy>           journal fsync: always | everysec | no (default everysec)
-  --repair-journal           cut a journal with a bad record at that record (the original is
-                             copied aside first) instead of refusing to start
-  --db <path>                snapshot file: loaded at start if it exists,
-                             saved on SIGINT/SIGTERM and every --backup-interval
-  --backup-interval <secs>   seconds between snapshots to --db (default 0: only at shutdown)
-  --max-connections <n>      most concurrent connections (default 10000)
-  --whitelist <list>         comma-separated IPs or CIDR ranges allowed to connect
-                             (e.g. 127.0.0.1,10.0.0.0/8,::1; default: everyone)
-  --quiet                    no log lines
-  -h, --help                 show this help
-`;
-
-class UsageError extends Error {}
-
-function integer(
-  name: string,
-  text: string | undefined,
-  min: number,
-  max: number,
-): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < min || value > max) {
-    throw new UsageError(
-      `--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`,
-    );
-  }
-  return value;
-}
-
-/**
- * Runs the server command with the given arguments until SIGINT or SIGTERM.
- *
- * @param args command-line arguments
- * @returns the process exit code: 0 after a clean shutdown, 1 on a start failure, 2 for bad flags
- */
-export async function main(args: string[]): Promise<number> {
-  let options;
-  try {
-    const { values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        hostname: { type: "string" },
-        port: { type: "string" },
-        password: { type: "string" },
-        encrypt: { type: "boolean" },
-        journal: { type: "string" },
-        fsync: { type: "string" },
-        "repair-journal": { type: "boolean" },
-        db: { type: "string" },
-        "backup-interval": { type: "string" },
-        "max-connections": { type: "string" },
-        whitelist: { type: "string" },
-        quiet: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (values.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    options = {
-      hostname: values.hostname,
-      port: integer("port", values.port, 0, 65535),
-      password: values.password ?? runtime.env("CYBERDB_PASSWORD"),
-      encrypt: values.encrypt ?? false,
-      journal: values.journal,
-      fsync: values.fsync,
-      repairJournal: values["repair-journal"] ?? false,
-      db: values.db,
-      backupInterval: integer("backup-interval", values["backup-interval"], 0, 31_536_000) ??
-        0,
-      maxConnections: integer(
-        "max-connections",
-        values["max-connections"],
-        1,
-        10_000_000,
-      ),
-      whitelist: values.whitelist?.split(",").map((s) => s.trim()).filter((s) => s !== ""),
-      quiet: values.quiet ?? false,
-    };
-    if (options.fsync !== undefined && !["always", "everysec", "no"].includes(options.fsync)) {
-      throw new UsageError(`--fsync must be always, everysec or no, got ${JSON.stringify(options.fsync)}`);
-    }
-    if ((options.fsync !== undefined || options.repairJournal) && options.journal === undefined) {
-      throw new UsageError("--fsync and --repair-journal need --journal <path>");
-    }
-    if (options.backupInterval > 0 && options.db === undefined) {
-      throw new UsageError(
-        "--backup-interval needs --db <path> to know where to save",
-      );
-    }
-  } catch (error) {
-    console.error(`error: ${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  const server = new Server({ log: !options.quiet });
-  try {
-    if (options.whitelist) server.setIpWhitelist(options.whitelist);
-    if (options.db !== undefined) {
-      if (await runtime.exists(options.db)) await server.load(options.db);
-      server.setBackup(options.db, { interval: options.backupInterval });
-    }
-    await server.run({
-      hostname: options.hostname,
-      port: options.port,
-      password: options.password,
-      encrypt: options.encrypt,
-      maxConnections: options.maxConnections,
-      journal: options.journal === undefined ? undefined : {
-        path: options.journal,
-        fsync: options.fsync as FsyncPolicy | undefined,
-        repair: options.repairJournal,
-      },
-    });
-    return 0;
-  } catch (error) {
-    console.error(`error: ${(error as Error).message}`);
-    await server.close();
-    return 1;
-  }
-}
+export { main, USAGE } from "./src/server/cli.ts";
 
 // No top-level await: under Node, `require("cyberdb/server")` loads this module synchronously.
 if (runtime.isMain(import.meta.url)) main(runtime.args()).then((code) => runtime.exit(code));

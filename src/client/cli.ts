@@ -10,6 +10,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { CONNECTION_FLAGS, passwordFlag, portFlag } from "../command_line.ts";
 import { CyberDBError } from "../errors.ts";
 import { runtime } from "../runtime/mod.ts";
 import { VERSION } from "../version.ts";
@@ -110,26 +111,16 @@ export async function main(args: string[]): Promise<number> {
       args: split.options,
       strict: true,
       allowPositionals: false,
-      options: {
-        hostname: { type: "string" },
-        port: { type: "string" },
-        password: { type: "string" },
-        encrypt: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
+      options: CONNECTION_FLAGS,
     });
     if (values.help) {
       await runtime.print(USAGE);
       return 0;
     }
-    const port = values.port === undefined ? 9980 : Number(values.port);
-    if (values.port !== undefined && (!/^\d+$/.test(values.port) || port < 1 || port > 65535)) {
-      throw new UsageError(`--port must be an integer from 1 to 65535, got ${JSON.stringify(values.port)}`);
-    }
     options = {
       hostname: values.hostname ?? "127.0.0.1",
-      port,
-      password: values.password ?? runtime.env("CYBERDB_PASSWORD"),
+      port: portFlag(values.port, 1) ?? 9980,
+      password: passwordFlag(values.password),
       encrypt: values.encrypt ?? false,
     };
   } catch (error) {

@@ -1,0 +1,155 @@
+/**
+ * The `server.ts` command: serves tables over TCP until SIGINT or SIGTERM,
+ * with the snapshot, journal, password and limits its flags give.
+ *
+ * ```sh
+ * deno run -A server.ts --help
+ * deno run -A server.ts --db data.cdb --backup-interval 300 --password hWjYvVdqRC --max-connections 10000
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { CONNECTION_FLAGS, FlagError, integerFlag, passwordFlag, portFlag } from "../command_line.ts";
+import { runtime } from "../runtime/mod.ts";
+import type { FsyncPolicy } from "../store/journal.ts";
+import { Server } from "./server.ts";
+
+/** The `--help` text. */
+export const USAGE = `Usage: ${runtime.name === "node" ? "cyberdb-server" : "deno run -A server.ts"} [options]
+
+Serves cyberdb tables over TCP. With no options: 127.0.0.1:9980, no password
+(so loopback only), no persistence.
+
+Options:
+  --hostname <host>          address to listen on (default 127.0.0.1)
+  --port <port>              port to listen on, 0 for any free port (default 9980)
+  --password <password>      password clients must prove they know
+                             (default: the CYBERDB_PASSWORD environment variable)
+  --encrypt                  require AES-256-GCM encrypted connections (needs a password)
+  --journal <path>           append every change to this journal before acknowledging it;
+                             replayed over the snapshot at start (snapshot: --db, or <path>.snapshot)
+  --fsync <policy>           journal fsync: always | everysec | no (default everysec)
+  --repair-journal           cut a journal with a bad record at that record (the original is
+                             copied aside first) instead of refusing to start
+  --db <path>                snapshot file: loaded at start if it exists,
+                             saved on SIGINT/SIGTERM and every --backup-interval
+  --backup-interval <secs>   seconds between snapshots to --db (default 0: only at shutdown)
+  --max-connections <n>      most concurrent connections (default 10000)
+  --whitelist <list>         comma-separated IPs or CIDR ranges allowed to connect
+                             (e.g. 127.0.0.1,10.0.0.0/8,::1; default: everyone)
+  --quiet                    no log lines
+  -h, --help                 show this help
+`;
+
+/** The flags `server.ts` takes, as `parseArgs` options. */
+const FLAGS = {
+  ...CONNECTION_FLAGS,
+  journal: { type: "string" },
+  fsync: { type: "string" },
+  "repair-journal": { type: "boolean" },
+  db: { type: "string" },
+  "backup-interval": { type: "string" },
+  "max-connections": { type: "string" },
+  whitelist: { type: "string" },
+  quiet: { type: "boolean" },
+} as const;
+
+/** What the command line asks for, checked. */
+interface ServeOptions {
+  hostname?: string;
+  port?: number;
+  password?: string;
+  encrypt: boolean;
+  journal?: string;
+  fsync?: FsyncPolicy;
+  repairJournal: boolean;
+  db?: string;
+  backupInterval: number;
+  maxConnections?: number;
+  whitelist?: string[];
+  quiet: boolean;
+}
+
+/** Parses and checks the flags; `"help"` when `--help` was asked for. */
+function parseServeArgs(args: string[]): ServeOptions | "help" {
+  const { values } = parseArgs({ args, strict: true, allowPositionals: false, options: FLAGS });
+  if (values.help) return "help";
+  const options: ServeOptions = {
+    hostname: values.hostname,
+    port: portFlag(values.port, 0),
+    password: passwordFlag(values.password),
+    encrypt: values.encrypt ?? false,
+    journal: values.journal,
+    fsync: values.fsync as FsyncPolicy | undefined,
+    repairJournal: values["repair-journal"] ?? false,
+    db: values.db,
+    backupInterval: integerFlag("backup-interval", values["backup-interval"], 0, 31_536_000) ?? 0,
+    maxConnections: integerFlag("max-connections", values["max-connections"], 1, 10_000_000),
+    whitelist: values.whitelist?.split(",").map((s) => s.trim()).filter((s) => s !== ""),
+    quiet: values.quiet ?? false,
+  };
+  if (options.fsync !== undefined && !["always", "everysec", "no"].includes(options.fsync)) {
+    throw new FlagError(`--fsync must be always, everysec or no, got ${JSON.stringify(options.fsync)}`);
+  }
+  if ((options.fsync !== undefined || options.repairJournal) && options.journal === undefined) {
+    throw new FlagError("--fsync and --repair-journal need --journal <path>");
+  }
+  if (options.backupInterval > 0 && options.db === undefined) {
+    throw new FlagError("--backup-interval needs --db <path> to know where to save");
+  }
+  return options;
+}
+
+/** Loads the snapshot, then serves until SIGINT or SIGTERM; the exit code. */
+async function serve(options: ServeOptions): Promise<number> {
+  const server = new Server({ log: !options.quiet });
+  try {
+    if (options.whitelist) server.setIpWhitelist(options.whitelist);
+    if (options.db !== undefined) {
+      if (await runtime.exists(options.db)) await server.load(options.db);
+      server.setBackup(options.db, { interval: options.backupInterval });
+    }
+    await server.run({
+      hostname: options.hostname,
+      port: options.port,
+      password: options.password,
+      encrypt: options.encrypt,
+      maxConnections: options.maxConnections,
+      journal: options.journal === undefined
+        ? undefined
+        : { path: options.journal, fsync: options.fsync, repair: options.repairJournal },
+    });
+    return 0;
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    await server.close();
+    return 1;
+  }
+}
+
+/**
+ * Runs the server command with the given arguments until SIGINT or SIGTERM.
+ *
+ * @param args command-line arguments
+ * @returns the process exit code: 0 after a clean shutdown, 1 on a start failure, 2 for bad flags
+ * @example
+ * ```ts
+ * import { main } from "./cli.ts";
+ * await main(["--help"]); // prints the usage, returns 0
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  let options;
+  try {
+    options = parseServeArgs(args);
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options === "help") {
+    console.log(USAGE);
+    return 0;
+  }
+  return await serve(options);
+}
