@@ -88,8 +88,7 @@ export class Persistence {
     const { store, position } = decodeSnapshot(bytes, path);
     // A compaction under way snapshots the tables at some point: let it finish before they change.
     for (let i = 0; i < 100 && this.#compacting; i++) await this.#compacting.catch(() => {});
-    this.#store.tables.clear();
-    for (const [name, table] of store.tables) this.#store.tables.set(name, table);
+    this.#store.replaceAll(store.tables);
     this.#loaded = position;
     this.#didLoad = true;
     this.#log(`loaded ${store.tables.size} tables from ${path}`);

@@ -6,24 +6,17 @@
  * @module
  */
 import { BadRequestError, NoSuchTableError, TableExistsError, WrongTypeError } from "../errors.ts";
-import { LazyArray } from "../protocol/codec.ts";
+import { decode, LazyArray } from "../protocol/codec.ts";
 import type { OpName, TableInfo, TableKind } from "../protocol/messages.ts";
+import { ChangeFeed } from "./changes.ts";
 import { DictTable } from "./dict_table.ts";
+import { listOps } from "./list_ops.ts";
+import { type Emit, ignore, type OpSpec } from "./op_spec.ts";
 import { ListTable } from "./list_table.ts";
-import { assertInteger, assertKey, type Key } from "./values.ts";
+import { assertKey, type Key } from "./values.ts";
 
 /** A table of either kind. */
 export type Table = DictTable | ListTable;
-
-interface OpSpec<T> {
-  /** Which table kind the op applies to; `undefined` for store-wide ops. */
-  kind?: TableKind;
-  /** Least and most arguments after the table name. */
-  arity: [number, number];
-  /** Whether the op can change the store (and so must be journaled). */
-  writes: boolean;
-  run(target: T, args: unknown[], op: string): unknown;
-}
 
 function dictOp(
   arity: [number, number],
@@ -33,30 +26,9 @@ function dictOp(
   return { kind: "CyberDict", arity, writes, run };
 }
 
-function listOp(
-  arity: [number, number],
-  writes: boolean,
-  run: OpSpec<ListTable>["run"],
-): OpSpec<ListTable> {
-  return { kind: "CyberList", arity, writes, run };
-}
-
 function key(op: string, value: unknown): Key {
   assertKey(op, value);
   return value;
-}
-
-function index(op: string, value: unknown, name = "index"): number {
-  assertInteger(op, name, value);
-  return value;
-}
-
-function optionalIndex(
-  op: string,
-  value: unknown,
-  name: string,
-): number | undefined {
-  return value === undefined ? undefined : index(op, value, name);
 }
 
 /**
@@ -80,54 +52,55 @@ function entries(op: string, value: unknown): Iterable<[Key, unknown]> {
   return value as Iterable<[Key, unknown]>;
 }
 
-function sortOptions(
-  op: string,
-  value: unknown,
-): { by?: string; descending?: boolean } {
-  if (value === undefined || value === null) return {};
-  const options = value as Record<string, unknown>;
-  if (
-    typeof value !== "object" || Array.isArray(value) ||
-    (options.by !== undefined &&
-      (typeof options.by !== "string" || options.by === "")) ||
-    (options.descending !== undefined &&
-      typeof options.descending !== "boolean")
-  ) {
-    throw new BadRequestError(
-      `${op}: options must be { by?: "field.path", descending?: boolean }`,
-    );
-  }
-  return {
-    by: options.by as string | undefined,
-    descending: options.descending as boolean | undefined,
-  };
-}
-
 const dictOps = {
   "d.get": dictOp([1, 2], false, (t, a, op) => t.get(key(op, a[0]), a[1])),
-  "d.set": dictOp([2, 2], true, (t, a, op) => void t.set(key(op, a[0]), a[1])),
+  "d.set": dictOp([2, 2], true, (t, a, op, emit) => {
+    const k = key(op, a[0]);
+    t.set(k, a[1]);
+    emit({ op: "set", key: k, value: a[1] });
+  }),
   "d.has": dictOp([1, 1], false, (t, a, op) => t.has(key(op, a[0]))),
-  "d.delete": dictOp([1, 1], true, (t, a, op) => t.delete(key(op, a[0]))),
+  "d.delete": dictOp([1, 1], true, (t, a, op, emit) => {
+    const k = key(op, a[0]);
+    const existed = t.delete(k);
+    if (existed) emit({ op: "delete", key: k });
+    return existed;
+  }),
   "d.size": dictOp([0, 0], false, (t) => t.size),
   "d.keys": dictOp([0, 0], false, (t) => t.keys()),
   "d.values": dictOp([0, 0], false, (t) => t.values()),
   "d.entries": dictOp([0, 0], false, (t) => t.entries()),
-  "d.clear": dictOp([0, 0], true, (t) => void t.clear()),
-  "d.setDefault": dictOp(
-    [2, 2],
-    true,
-    (t, a, op) => t.setDefault(key(op, a[0]), a[1]),
-  ),
-  "d.update": dictOp([1, 1], true, (t, a, op) => {
-    for (const [k, v] of entries(op, a[0])) t.set(k, v);
+  "d.clear": dictOp([0, 0], true, (t, _a, _op, emit) => {
+    if (t.size === 0) return;
+    t.clear();
+    emit({ op: "clear" });
   }),
-  "d.pop": dictOp(
-    [1, 2],
-    true,
-    (t, a, op) => t.pop(key(op, a[0]), a.length > 1, a[1]),
-  ),
-  "d.popItem": dictOp([0, 0], true, (t) => t.popItem()),
-  "d.increment": dictOp([1, 2], true, (t, a, op) => {
+  "d.setDefault": dictOp([2, 2], true, (t, a, op, emit) => {
+    const k = key(op, a[0]);
+    if (t.has(k)) return t.get(k, undefined);
+    t.set(k, a[1]);
+    emit({ op: "set", key: k, value: a[1] });
+    return a[1];
+  }),
+  "d.update": dictOp([1, 1], true, (t, a, op, emit) => {
+    for (const [k, v] of entries(op, a[0])) {
+      t.set(k, v);
+      emit({ op: "set", key: k, value: v });
+    }
+  }),
+  "d.pop": dictOp([1, 2], true, (t, a, op, emit) => {
+    const k = key(op, a[0]);
+    const existed = t.has(k);
+    const value = t.pop(k, a.length > 1, a[1]);
+    if (existed) emit({ op: "delete", key: k });
+    return value;
+  }),
+  "d.popItem": dictOp([0, 0], true, (t, _a, _op, emit) => {
+    const pair = t.popItem();
+    if (emit !== ignore) emit({ op: "delete", key: (decode(pair.bytes) as [Key, unknown])[0] });
+    return pair;
+  }),
+  "d.increment": dictOp([1, 2], true, (t, a, op, emit) => {
     const by = a.length > 1 ? a[1] : 1;
     if (
       (typeof by !== "number" || !Number.isFinite(by)) && typeof by !== "bigint"
@@ -136,54 +109,12 @@ const dictOps = {
         `${op}: the amount must be a finite number or a bigint`,
       );
     }
-    return t.increment(key(op, a[0]), by);
+    const k = key(op, a[0]);
+    const sum = t.increment(k, by);
+    emit({ op: "set", key: k, value: sum });
+    return sum;
   }),
 } satisfies Record<string, OpSpec<DictTable>>;
-
-const listOps = {
-  "l.at": listOp([1, 1], false, (t, a, op) => t.at(index(op, a[0]))),
-  "l.set": listOp([2, 2], true, (t, a, op) => t.set(index(op, a[0]), a[1])),
-  "l.push": listOp([0, Infinity], true, (t, a) => t.push(a)),
-  "l.pop": listOp(
-    [0, 1],
-    true,
-    (t, a, op) => t.pop(optionalIndex(op, a[0], "index")),
-  ),
-  "l.shift": listOp([0, 0], true, (t) => t.items.shift()),
-  "l.unshift": listOp([0, Infinity], true, (t, a) => t.unshift(a)),
-  "l.insert": listOp(
-    [2, 2],
-    true,
-    (t, a, op) => t.insert(index(op, a[0]), a[1]),
-  ),
-  "l.remove": listOp([1, 1], true, (t, a) => t.remove(a[0])),
-  "l.count": listOp([1, 1], false, (t, a) => t.count(a[0])),
-  "l.indexOf": listOp(
-    [1, 2],
-    false,
-    (t, a, op) => t.indexOf(a[0], optionalIndex(op, a[1], "fromIndex") ?? 0),
-  ),
-  "l.includes": listOp([1, 1], false, (t, a) => t.indexOf(a[0], 0) >= 0),
-  "l.slice": listOp(
-    [0, 2],
-    false,
-    (t, a, op) =>
-      t.items.slice(
-        optionalIndex(op, a[0], "start"),
-        optionalIndex(op, a[1], "end"),
-      ),
-  ),
-  "l.splice": listOp([1, Infinity], true, (t, a, op) => {
-    const start = index(op, a[0], "start");
-    const deleteCount = a.length > 1 ? index(op, a[1], "deleteCount") : t.items.length;
-    return t.splice(start, deleteCount, a.slice(2));
-  }),
-  "l.reverse": listOp([0, 0], true, (t) => void t.items.reverse()),
-  "l.sort": listOp([0, 1], true, (t, a, op) => t.sort(sortOptions(op, a[0]))),
-  "l.clear": listOp([0, 0], true, (t) => void (t.items = [])),
-  "l.length": listOp([0, 0], false, (t) => t.items.length),
-  "l.toArray": listOp([0, 0], false, (t) => t.items.slice()),
-} satisfies Record<string, OpSpec<ListTable>>;
 
 const storeOps = {
   tables: { arity: [0, 0], writes: false, run: (s: Store) => s.list() },
@@ -224,6 +155,8 @@ export function opWrites(op: string): boolean | undefined {
 export class Store {
   /** The tables, by name, in creation order. */
   readonly tables: Map<string, Table>;
+  /** Tells watchers about every applied change, in commit order (see `changes.ts`). */
+  readonly changes: ChangeFeed = new ChangeFeed();
 
   /** @param tables the initial tables */
   constructor(tables: Map<string, Table> = new Map()) {
@@ -257,8 +190,10 @@ export class Store {
     if (typeof table !== "string") {
       throw new BadRequestError(`${op}: the table name must be a string`);
     }
-    if (spec.kind === undefined) return spec.run(this, [table, ...args], op);
-    return spec.run(this.get(table, spec.kind), args, op);
+    if (spec.kind === undefined) return spec.run(this, [table, ...args], op, ignore);
+    const changes = this.changes;
+    const emit: Emit = changes.watched ? (change) => changes.emit({ ...change, table }) : ignore;
+    return spec.run(this.get(table, spec.kind), args, op, emit);
   }
 
   /** Lists the tables in creation order. */
@@ -318,6 +253,7 @@ export class Store {
       }
       this.tables.set(name, new ListTable(initial ?? []));
     }
+    this.changes.emit({ table: name, op: "createTable", type: kind });
   }
 
   /** `open(name, kind)`: checks that the table exists and is of that kind. */
@@ -340,6 +276,24 @@ export class Store {
         `no table named ${JSON.stringify(name)} to delete`,
       );
     }
+    this.changes.emit({ table: name, op: "deleteTable" });
+  }
+
+  /**
+   * Replaces every table (loading a snapshot), as one change event: each old
+   * table deleted, each new one created.
+   *
+   * @param tables the new tables, in creation order
+   */
+  replaceAll(tables: Map<string, Table>): void {
+    this.changes.batch(() => {
+      for (const name of this.tables.keys()) this.changes.emit({ table: name, op: "deleteTable" });
+      this.tables.clear();
+      for (const [name, table] of tables) {
+        this.tables.set(name, table);
+        this.changes.emit({ table: name, op: "createTable", type: table.kind });
+      }
+    });
   }
 }
 
