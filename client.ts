@@ -1,6 +1,6 @@
 /**
- * The client side of cyberdb only: `connect()`, the proxy and the table
- * handles, without any server code. Run as a script, it is the shell:
+ * The client side of cyberdb only: `connect()`, `open()` (the tables
+ * in-process), the proxy and the table handles, without any server code. Run as a script, it is the shell:
  *
  * ```sh
  * deno run -A client.ts --port 9980 --password 123456                     # a prompt
@@ -25,6 +25,10 @@ import { runtime } from "./src/runtime/mod.ts";
 export { Client } from "./src/client/client.ts";
 export type { Engine, EngineConnection, EngineName } from "./src/client/engine.ts";
 export { connect, type ConnectOptions } from "./src/engines/remote/mod.ts";
+// open() holds the store in-process (src/store/: tables, snapshots, journal — no sockets, no src/server/),
+// so the client entry point offers it too: a test or a script needs no server code for it.
+export { open, type OpenOptions } from "./src/engines/memory/mod.ts";
+export type { FsyncPolicy, JournalOptions } from "./src/store/journal.ts";
 export { Proxy } from "./src/client/proxy.ts";
 export { CyberDict, type DictInit, type Key, type Requester } from "./src/client/cyber_dict.ts";
 export { CyberList, type SortOptions } from "./src/client/cyber_list.ts";

@@ -30,4 +30,3 @@ export {
   type ServerOptions,
   type StartOptions,
 } from "./src/server/server.ts";
-export type { FsyncPolicy, JournalOptions } from "./src/store/journal.ts";

@@ -25,7 +25,8 @@ export type ErrorCode =
   | "PROXY_CLOSED"
   | "TIMEOUT"
   | "SNAPSHOT_CORRUPT"
-  | "JOURNAL_CORRUPT";
+  | "JOURNAL_CORRUPT"
+  | "UNSUPPORTED";
 
 /**
  * The base class of every error cyberdb throws.
@@ -273,6 +274,18 @@ export class JournalCorruptError extends CyberDBError {
   }
 }
 
+/** An op or option the engine in use cannot do; the message names the engine and what to use instead. */
+export class UnsupportedError extends CyberDBError {
+  /**
+   * Creates the error.
+   *
+   * @param message what is not supported, by which engine, and what to do instead
+   */
+  constructor(message: string) {
+    super("UNSUPPORTED", message);
+  }
+}
+
 const classes: Record<ErrorCode, new (message: string) => CyberDBError> = {
   KEY_NOT_FOUND: KeyNotFoundError,
   INDEX_OUT_OF_RANGE: IndexOutOfRangeError,
@@ -292,6 +305,7 @@ const classes: Record<ErrorCode, new (message: string) => CyberDBError> = {
   TIMEOUT: TimeoutError,
   SNAPSHOT_CORRUPT: SnapshotCorruptError,
   JOURNAL_CORRUPT: JournalCorruptError,
+  UNSUPPORTED: UnsupportedError,
 };
 
 /**

@@ -7,7 +7,10 @@
  *
  * @module
  */
-import { type Client, connect, type EngineName, Server } from "../mod.ts";
+import { Client, connect, type Engine, type EngineConnection, type EngineName, Server } from "../mod.ts";
+import { MemoryEngine } from "../src/engines/memory/engine.ts";
+import { Persistence } from "../src/store/persistence.ts";
+import { Store } from "../src/store/store.ts";
 import { TRANSPORTS } from "./_server.ts";
 
 /** A started engine: a connected client, and how to stop what was started. */
@@ -70,7 +73,60 @@ function remoteHarness(t: (typeof TRANSPORTS)[number]): EngineHarness {
   };
 }
 
+/**
+ * Another client of one memory engine's tables: its own connections, and a
+ * `close()` that gives back only those (the engine lives until the fixture closes).
+ */
+function sharedView(engine: MemoryEngine): Engine {
+  const mine = new Set<EngineConnection>();
+  return {
+    name: engine.name,
+    get connections() {
+      return mine.size;
+    },
+    async lease() {
+      const connection = await engine.lease();
+      mine.add(connection);
+      return connection;
+    },
+    release(connection) {
+      mine.delete(connection);
+      engine.release(connection);
+    },
+    close() {
+      for (const connection of mine) engine.release(connection);
+      mine.clear();
+      return Promise.resolve();
+    },
+  };
+}
+
+/** The in-process engine: what `open()` returns, with more clients of the same store for concurrency suites. */
+const memoryHarness: EngineHarness = {
+  name: "memory",
+  engine: "memory",
+  start() {
+    const store = new Store();
+    const engine = new MemoryEngine(store, new Persistence(store, () => {}));
+    const client = new Client(engine);
+    const others: Client[] = [];
+    return Promise.resolve({
+      client,
+      connectAnother() {
+        const other = new Client(sharedView(engine));
+        others.push(other);
+        return Promise.resolve(other);
+      },
+      async close() {
+        for (const other of others) await other.close();
+        await client.close();
+      },
+    });
+  },
+};
+
 /** Every engine configuration the shared suites run under, in this runtime. */
 export const ENGINES: EngineHarness[] = [
+  memoryHarness,
   ...TRANSPORTS.map(remoteHarness),
 ];

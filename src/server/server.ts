@@ -157,6 +157,7 @@ export class Server {
     const persistence = this.#persistence;
     const context = {
       store: this.#store,
+      engine: "remote",
       auth,
       maxFrameSize,
       handshakeTimeout,

@@ -6,20 +6,13 @@
  * @module
  */
 import { checkClientHello, NONCE_SIZE, randomBytes, type ServerAuth, serverHello } from "../crypto/handshake.ts";
-import {
-  BadRequestError,
-  CyberDBError,
-  type ErrorCode,
-  FrameTooLargeError,
-  JournalCorruptError,
-  TimeoutError,
-} from "../errors.ts";
+import { type ErrorCode, FrameTooLargeError, TimeoutError } from "../errors.ts";
 import type { Channel } from "../protocol/channel.ts";
-import { decode, encode, encodeArray, LazyArray } from "../protocol/codec.ts";
+import { decode, encode, encodeArray } from "../protocol/codec.ts";
 import { type ClientHello, REPLY_ERROR, REPLY_OK, type ServerInfo } from "../protocol/messages.ts";
 import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../crypto/record.ts";
 import type { Journal } from "../store/journal.ts";
-import { opWrites, type Store } from "../store/store.ts";
+import { applyRequest, type RequestTarget } from "../store/request.ts";
 
 /** Largest handshake frame accepted before authentication. */
 export const HANDSHAKE_FRAME_LIMIT = 4096;
@@ -35,9 +28,7 @@ const HIGH_WATER = 8 * 1024 * 1024;
 export const MAX_QUEUED_REPLIES = 256 * 1024 * 1024;
 
 /** What every session of one server shares. */
-export interface SessionContext {
-  /** The tables. */
-  store: Store;
+export interface SessionContext extends RequestTarget {
   /** Password key and encryption setting. */
   auth: ServerAuth;
   /** Largest request frame accepted after the handshake. */
@@ -48,8 +39,6 @@ export interface SessionContext {
   stats: { requests: number };
   /** Writes a log line, when logging is on. */
   log(message: string): void;
-  /** The journal changes are appended to, if journaling. */
-  journal(): Journal | undefined;
   /** Called after each journal commit (to compact a grown journal). */
   afterCommit(): void;
   /** The server's `info`. */
@@ -166,56 +155,21 @@ async function handshake(
  */
 function handleRequest(context: SessionContext, frame: Uint8Array): { reply: Uint8Array; wrote?: Journal } {
   context.stats.requests++;
-  let id = 0;
-  try {
-    const request = decodeRequest(frame);
-    if (!Array.isArray(request) || request.length < 3 || !Number.isSafeInteger(request[0])) {
-      throw new BadRequestError("a request must be [id, op, table, ...args]");
-    }
-    id = request[0];
-    const [, op, table] = request;
-    const failed = context.journal()?.failure;
-    if (failed && opWrites(op)) {
-      throw new JournalCorruptError(
-        `${failed.message}; changes are refused until the server is restarted (reads still work)`,
-      );
-    }
-    const result = op === "info" ? context.info() : context.store.apply(op, table, request.slice(3));
-    const reply = encodeArray(result === undefined ? [id, REPLY_OK] : [id, REPLY_OK, result]);
-    const journal = context.journal();
-    if (journal && opWrites(op)) journal.append(frame);
-    if (reply.length > context.maxFrameSize) {
-      const error = new FrameTooLargeError(
-        `the reply to ${op} is ${reply.length} bytes, over the frame limit of ${context.maxFrameSize}; ` +
-          `read it in parts (slice) or raise maxFrameSize`,
-      );
-      return { reply: errorReply(id, error.code, error.message), wrote: journal };
-    }
-    return { reply, wrote: journal && opWrites(op) ? journal : undefined };
-  } catch (error) {
-    if (!(error instanceof CyberDBError)) {
-      context.log(`internal error on request ${id}: ${(error as Error).stack}`);
-    }
-    const { code, message } = error instanceof CyberDBError
-      ? error
-      : { code: "BAD_REQUEST" as const, message: `the server failed on this request: ${(error as Error).message}` };
-    return { reply: errorReply(id, code, message) };
+  const applied = applyRequest(context, frame);
+  if (applied.error) {
+    if (applied.internal) context.log(`internal error on request ${applied.id}: ${applied.internal.stack}`);
+    return { reply: errorReply(applied.id, applied.error.code, applied.error.message) };
   }
-}
-
-/** Frames from this size on are looked at item by item before being decoded. */
-const LAZY_FRAME = 64 * 1024;
-
-/**
- * Decodes a request; the entries of a large `d.update` are left to be decoded
- * one at a time as they are applied.
- */
-function decodeRequest(frame: Uint8Array): unknown {
-  if (frame.length < LAZY_FRAME) return decode(frame);
-  const items = LazyArray.of(frame);
-  if (items === undefined) return decode(frame); // not an array: refused with the usual message
-  if (items.length !== 4 || items.at(1) !== "d.update") return items.all();
-  return [items.at(0), items.at(1), items.at(2), items.lazyAt(3) ?? items.at(3)];
+  const { id, op, result, wrote } = applied;
+  const reply = encodeArray(result === undefined ? [id, REPLY_OK] : [id, REPLY_OK, result]);
+  if (reply.length > context.maxFrameSize) {
+    const error = new FrameTooLargeError(
+      `the reply to ${op} is ${reply.length} bytes, over the frame limit of ${context.maxFrameSize}; ` +
+        `read it in parts (slice) or raise maxFrameSize`,
+    );
+    return { reply: errorReply(id, error.code, error.message), wrote };
+  }
+  return { reply, wrote };
 }
 
 function errorReply(id: number, code: ErrorCode, message: string): Uint8Array {
