@@ -47,7 +47,13 @@ function remoteHarness(t: (typeof TRANSPORTS)[number]): EngineHarness {
     async start() {
       const server = new Server();
       const { port } = await server.start({ hostname: "127.0.0.1", port: 0, ...t.start });
-      const options = { hostname: "127.0.0.1", port, password: t.start.password, encrypt: t.start.encrypt };
+      const options = {
+        hostname: "127.0.0.1",
+        port,
+        password: t.start.password,
+        encrypt: t.start.encrypt,
+        webCrypto: t.start.webCrypto,
+      };
       const clients: Client[] = [];
       const another = async () => {
         const client = await connect(options);

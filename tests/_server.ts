@@ -40,6 +40,7 @@ export async function startServer(
     port,
     password: start.password,
     encrypt: start.encrypt,
+    webCrypto: start.webCrypto,
     ...extra,
   };
   let client: Client;
@@ -61,11 +62,16 @@ export async function startServer(
   };
 }
 
-/** The transport variants every data-model suite runs under. */
+/**
+ * The transport variants every data-model suite runs under. "encrypted" seals records with the
+ * runtime's node:crypto cipher; "encrypted webcrypto" forces the Web Crypto fallback on both sides
+ * (the client takes `webCrypto` from the start options), so both paths stay tested.
+ */
 export const TRANSPORTS: { name: string; start: StartOptions }[] = [
   { name: "plain", start: {} },
   { name: "password", start: { password: "correct horse battery staple" } },
   { name: "encrypted", start: { password: "correct horse battery staple", encrypt: true } },
+  { name: "encrypted webcrypto", start: { password: "correct horse battery staple", encrypt: true, webCrypto: true } },
 ];
 
 /** Asserts that `promise` rejects with an instance of `type` carrying `code`, and returns the error. */

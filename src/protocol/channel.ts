@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { RECORD_OVERHEAD, type RecordOpener, type RecordSealer } from "../crypto/record.ts";
 import { ConnectionClosedError } from "../errors.ts";
 import type { Conn } from "../runtime/mod.ts";
 import { DEFAULT_MAX_FRAME_SIZE, encodeFrame, FRAME_HEADER_SIZE, FrameBatch, FrameDecoder } from "./frame.ts";
@@ -17,6 +16,24 @@ const RECORD_TARGET = 1024 * 1024;
 /** Records being sealed at once while earlier ones are written. */
 const MAX_SEALS_IN_FLIGHT = 4;
 
+/** Seals the records an encrypted channel writes (`crypto/record.ts` implements it). */
+export interface Sealer {
+  /** Whether {@link Sealer.seal} returns the record itself rather than a promise. */
+  readonly synchronous: boolean;
+  /** Seals the next record; each call takes the next place in the record order. */
+  seal(plaintext: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> | Promise<Uint8Array<ArrayBuffer>>;
+}
+
+/** Opens the records an encrypted channel reads (`crypto/record.ts` implements it). */
+export interface Opener {
+  /** Whether {@link Opener.open} returns the plaintext itself rather than a promise. */
+  readonly synchronous: boolean;
+  /** Bytes a record has beyond its plaintext. */
+  readonly overhead: number;
+  /** Opens the next record; throws or rejects when it fails to authenticate. */
+  open(record: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> | Promise<Uint8Array<ArrayBuffer>>;
+}
+
 /** A framed channel over a connection. */
 export class Channel {
   /** The connection underneath. */
@@ -25,8 +42,8 @@ export class Channel {
   // #records, and #decoder cuts the decrypted records into frames.
   #decoder: FrameDecoder;
   #records: FrameDecoder | undefined;
-  #sealer: RecordSealer | undefined;
-  #opener: RecordOpener | undefined;
+  #sealer: Sealer | undefined;
+  #opener: Opener | undefined;
   #batch = new FrameBatch();
   #writing: Promise<void> | undefined;
   #scheduled = false;
@@ -61,7 +78,7 @@ export class Channel {
   /** Changes the largest frame accepted from the peer (small during the handshake). */
   set maxFrameSize(size: number) {
     this.#decoder.maxFrameSize = size;
-    if (this.#records) this.#records.maxFrameSize = recordLimit(size);
+    if (this.#records && this.#opener) this.#records.maxFrameSize = recordLimit(size, this.#opener);
   }
 
   /** Whether records are encrypted. */
@@ -74,12 +91,12 @@ export class Channel {
    * and every record read must open under `opener`. Call it between frames,
    * with nothing queued (drain first).
    */
-  encrypt(sealer: RecordSealer, opener: RecordOpener): void {
+  encrypt(sealer: Sealer, opener: Opener): void {
     if (this.#batch.count > 0) {
       throw new Error("drain the channel before encrypting it");
     }
     this.#records = this.#decoder;
-    this.#records.maxFrameSize = recordLimit(this.#decoder.maxFrameSize);
+    this.#records.maxFrameSize = recordLimit(this.#decoder.maxFrameSize, opener);
     this.#decoder = new FrameDecoder(this.#decoder.maxFrameSize);
     this.#sealer = sealer;
     this.#opener = opener;
@@ -143,10 +160,17 @@ export class Channel {
       records.push(chunk);
       record = records.next();
     }
-    // Open every record already here at once (each call takes its nonce in order), then use them in order.
+    if (opener.synchronous) {
+      // The runtime's cipher: each record opens at once, straight from the read buffer.
+      for (; record !== undefined; record = records.next()) {
+        this.#decoder.push(opener.open(record as Uint8Array<ArrayBuffer>) as Uint8Array);
+      }
+      return true;
+    }
+    // Web Crypto: open every record already here at once (each call takes its nonce in order), then use them in order.
     const opening: Promise<Uint8Array>[] = [];
     for (; record !== undefined; record = records.next()) {
-      const plaintext = opener.open(record.slice());
+      const plaintext = opener.open(record.slice()) as Promise<Uint8Array>;
       plaintext.catch(() => {}); // observed below; the ones after a failure are dropped with the connection
       opening.push(plaintext);
     }
@@ -214,12 +238,18 @@ export class Channel {
         while (this.#batch.count > 0 && !this.#closed) await this.conn.write(this.#batch.take());
         return;
       }
-      // Seal the next batches while the previous record is being written; each seal takes its
-      // nonce when called, so records leave in nonce order.
+      if (sealer.synchronous) {
+        while (this.#batch.count > 0 && !this.#closed) {
+          await this.conn.write(encodeFrame(sealer.seal(this.#batch.take(RECORD_TARGET)) as Uint8Array));
+        }
+        return;
+      }
+      // Web Crypto: seal the next batches while the previous record is being written; each seal
+      // takes its nonce when called, so records leave in nonce order.
       const sealing: Promise<Uint8Array<ArrayBuffer>>[] = [];
       const sealQueued = () => {
         while (this.#batch.count > 0 && sealing.length < MAX_SEALS_IN_FLIGHT) {
-          const record = sealer.seal(this.#batch.take(RECORD_TARGET));
+          const record = sealer.seal(this.#batch.take(RECORD_TARGET)) as Promise<Uint8Array<ArrayBuffer>>;
           record.catch(() => {}); // observed below, unless the connection closes first
           sealing.push(record);
         }
@@ -237,7 +267,6 @@ export class Channel {
   }
 }
 
-function recordLimit(maxFrameSize: number): number {
-  return Math.max(maxFrameSize + FRAME_HEADER_SIZE, RECORD_TARGET) +
-    RECORD_OVERHEAD;
+function recordLimit(maxFrameSize: number, opener: Opener): number {
+  return Math.max(maxFrameSize + FRAME_HEADER_SIZE, RECORD_TARGET) + opener.overhead;
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Addr, AppendFile, Conn, Listener, Runtime } from "./mod.ts";
+import { aesGcm } from "./_node_crypto.ts";
 
 // A connection starts with a small read buffer (10,000 idle connections must stay cheap)
 // and doubles it while reads fill it, for connections moving large values.
@@ -225,6 +226,7 @@ export const denoRuntime: Runtime = {
       }),
     );
   },
+  aesGcm,
   readFile: (path) => Deno.readFile(path),
   async exists(path) {
     try {
@@ -272,6 +274,8 @@ export const denoRuntime: Runtime = {
   },
   env(name) {
     try {
+      // Never prompt for it: a variable we may not read is one that is not set.
+      if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") return undefined;
       return Deno.env.get(name);
     } catch {
       return undefined;

@@ -57,6 +57,28 @@ export interface AppendFile {
   close(): void;
 }
 
+/**
+ * AES-256-GCM done synchronously by the runtime (`node:crypto`'s cipher):
+ * one record per call, no thread hop, byte for byte what Web Crypto's
+ * AES-GCM with a 128-bit tag gives for the same key, nonce and plaintext.
+ */
+export interface AesGcm {
+  /**
+   * Encrypts and authenticates `plaintext`.
+   *
+   * @param key 32 bytes
+   * @param iv the 12-byte nonce
+   * @returns the ciphertext followed by the 16-byte tag
+   */
+  seal(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Uint8Array<ArrayBuffer>;
+  /**
+   * Decrypts and checks a record sealed by {@link AesGcm.seal} (or Web Crypto).
+   *
+   * @returns the plaintext, or `null` when the record fails to authenticate
+   */
+  open(key: Uint8Array, iv: Uint8Array, record: Uint8Array): Uint8Array<ArrayBuffer> | null;
+}
+
 /** A timer handle as `setTimeout` returns it. */
 export type TimerId = ReturnType<typeof setTimeout>;
 
@@ -72,6 +94,8 @@ export interface Runtime {
   listen(addr: Addr): Promise<Listener>;
   /** Opens a TCP connection with Nagle's algorithm off. */
   connect(addr: Addr): Promise<Conn>;
+  /** The runtime's synchronous AES-256-GCM, or `undefined` where it has none (then Web Crypto is used). */
+  aesGcm(): AesGcm | undefined;
   /** Reads a whole file. */
   readFile(path: string): Promise<Uint8Array>;
   /** Whether a file exists. */

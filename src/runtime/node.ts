@@ -6,6 +6,7 @@
  * @module
  */
 import type { AppendFile, Runtime, TimerId } from "./mod.ts";
+import { aesGcm } from "./_node_crypto.ts";
 import { node, type NodeError, nodeProcess, plain } from "./_node_builtins.ts";
 import { connect, listen } from "./_node_net.ts";
 
@@ -115,6 +116,7 @@ export const nodeRuntime: Runtime = {
   name: "node",
   listen,
   connect,
+  aesGcm,
   async readFile(path) {
     return plain(await node().fs.promises.readFile(path));
   },

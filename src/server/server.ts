@@ -34,6 +34,11 @@ export interface StartOptions {
   password?: string;
   /** Require encrypted connections (AES-256-GCM). Needs a password. Default `false`. */
   encrypt?: boolean;
+  /**
+   * Seal records with Web Crypto rather than the runtime's synchronous AES-256-GCM (`node:crypto`).
+   * Same bytes on the wire, slower. Default `false`, or `true` when `CYBERDB_WEBCRYPTO=1`.
+   */
+  webCrypto?: boolean;
   /** Most concurrent connections; the next one is refused with `TOO_MANY_CONNECTIONS`. Default 10000. */
   maxConnections?: number;
   /** Largest request or reply frame in bytes. Default 64 MiB. */
@@ -159,6 +164,7 @@ export class Server {
       store: this.#store,
       engine: "remote",
       auth,
+      records: { webCrypto: options.webCrypto },
       maxFrameSize,
       handshakeTimeout,
       stats: this.#stats,

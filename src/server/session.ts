@@ -10,7 +10,7 @@ import { type ErrorCode, FrameTooLargeError, TimeoutError } from "../errors.ts";
 import type { Channel } from "../protocol/channel.ts";
 import { decode, encode, encodeArray } from "../protocol/codec.ts";
 import { type ClientHello, REPLY_ERROR, REPLY_OK, type ServerInfo } from "../protocol/messages.ts";
-import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../crypto/record.ts";
+import { deriveSessionSecrets, RecordOpener, type RecordOptions, RecordSealer } from "../crypto/record.ts";
 import type { Journal } from "../store/journal.ts";
 import { applyRequest, type RequestTarget } from "../store/request.ts";
 
@@ -31,6 +31,8 @@ export const MAX_QUEUED_REPLIES = 256 * 1024 * 1024;
 export interface SessionContext extends RequestTarget {
   /** Password key and encryption setting. */
   auth: ServerAuth;
+  /** Which cipher seals this server's records. */
+  records: RecordOptions;
   /** Largest request frame accepted after the handshake. */
   maxFrameSize: number;
   /** Milliseconds a new connection has to complete the handshake. */
@@ -139,8 +141,8 @@ async function handshake(
         (hello as ClientHello).nonce,
       );
       channel.encrypt(
-        await RecordSealer.create(secrets.serverToClient),
-        await RecordOpener.create(secrets.clientToServer),
+        await RecordSealer.create(secrets.serverToClient, context.records),
+        await RecordOpener.create(secrets.clientToServer, context.records),
       );
     }
     return !channel.closed;

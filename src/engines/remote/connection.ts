@@ -31,6 +31,11 @@ export interface ConnectOptions {
   password?: string;
   /** Require an encrypted connection. Default `false`. */
   encrypt?: boolean;
+  /**
+   * Seal records with Web Crypto rather than the runtime's synchronous AES-256-GCM (`node:crypto`).
+   * Same bytes on the wire, slower. Default `false`, or `true` when `CYBERDB_WEBCRYPTO=1`.
+   */
+  webCrypto?: boolean;
   /** Milliseconds an unused pooled connection stays open (CyberDB's `time_out`). Default 60000. */
   idleTimeout?: number;
   /** Milliseconds a request may wait for its reply before it rejects with `TIMEOUT`; 0 waits forever. Default 0. */
@@ -272,8 +277,8 @@ async function handshake(
   if (options.encrypt && answer.key) {
     const secrets = await deriveSessionSecrets(answer.key.hkdf, serverNonce, answer.hello.nonce);
     channel.encrypt(
-      await RecordSealer.create(secrets.clientToServer),
-      await RecordOpener.create(secrets.serverToClient),
+      await RecordSealer.create(secrets.clientToServer, options),
+      await RecordOpener.create(secrets.serverToClient, options),
     );
   }
 }
