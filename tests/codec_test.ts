@@ -8,7 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decode, encode, encodeArray, Encoded, LazyArray } from "../src/protocol/codec.ts";
-import { arrayItems, skipValue } from "../src/protocol/limits.ts";
+import { arrayItems, skipValue } from "../src/protocol/msgpack_scan.ts";
 
 /** One value of each MessagePack form the codec writes: every size class of strings, binaries, arrays, maps, numbers. */
 const SAMPLES: unknown[] = [

@@ -8,7 +8,7 @@
 import { Packr } from "msgpackr";
 import { BadRequestError } from "../errors.ts";
 import { concat } from "./bytes.ts";
-import { arrayItems, checkMessagePack, MAX_DEPTH } from "./limits.ts";
+import { arrayItems, checkMessagePack, MAX_DEPTH } from "./msgpack_scan.ts";
 
 /**
  * Nesting accepted where values come back wrapped (replies, snapshots): a
