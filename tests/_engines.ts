@@ -7,7 +7,15 @@
  *
  * @module
  */
-import { Client, connect, type Engine, type EngineConnection, type EngineName, Server } from "../mod.ts";
+import {
+  Client,
+  connect,
+  ConnectionClosedError,
+  type Engine,
+  type EngineConnection,
+  type EngineName,
+  Server,
+} from "../mod.ts";
 import { MemoryEngine } from "../src/engines/memory/engine.ts";
 import { Persistence } from "../src/store/persistence.ts";
 import { Store } from "../src/store/store.ts";
@@ -23,6 +31,15 @@ export interface EngineFixture {
   close(): Promise<void>;
 }
 
+/**
+ * What some engine cannot do. A shared-suite test that needs one lists it
+ * (`suite.test(name, body, { needs: ["info"] })`); a harness whose
+ * {@link EngineHarness.unsupported} names it skips that test, saying why.
+ *
+ * - `info`: `proxy.info()` answers with a `ServerInfo`.
+ */
+export type Feature = "info";
+
 /** One engine configuration a shared suite runs under. */
 export interface EngineHarness {
   /** Shown in test names: `"memory"`, `"remote plain"`, `"redis"`, `"redis cluster"`… */
@@ -31,6 +48,8 @@ export interface EngineHarness {
   engine: EngineName;
   /** Why this harness cannot run here (printed in the skipped test's name), or `undefined`. */
   unavailable?: string;
+  /** Features this engine lacks, each with the reason shown in the skipped test's name. */
+  unsupported?: Partial<Record<Feature, string>>;
   /** Starts the engine. */
   start(): Promise<EngineFixture>;
 }
@@ -85,12 +104,14 @@ function remoteHarness(t: (typeof TRANSPORTS)[number]): EngineHarness {
  */
 function sharedView(engine: MemoryEngine): Engine {
   const mine = new Set<EngineConnection>();
+  let closed = false;
   return {
     name: engine.name,
     get connections() {
       return mine.size;
     },
     async lease() {
+      if (closed) throw new ConnectionClosedError("the client is closed; call open() again");
       const connection = await engine.lease();
       mine.add(connection);
       return connection;
@@ -100,6 +121,7 @@ function sharedView(engine: MemoryEngine): Engine {
       engine.release(connection);
     },
     close() {
+      closed = true;
       for (const connection of mine) engine.release(connection);
       mine.clear();
       return Promise.resolve();
