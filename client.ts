@@ -32,6 +32,18 @@ export type { FsyncPolicy, JournalOptions } from "./src/store/journal.ts";
 export { Proxy } from "./src/client/proxy.ts";
 export { CyberDict, type DictInit, type Key, type Requester } from "./src/client/cyber_dict.ts";
 export { CyberList, type SortOptions } from "./src/client/cyber_list.ts";
+export {
+  type Batch,
+  ChangeStream,
+  type DictChange,
+  type DictWatchOptions,
+  type ListChange,
+  type StoreChange,
+  type WatchOptions,
+  type WatchPromise,
+  type WatchSink,
+  type WatchTarget,
+} from "./src/client/watch.ts";
 export type { ServerInfo, TableInfo, TableKind } from "./src/protocol/messages.ts";
 export { VERSION } from "./src/version.ts";
 export * from "./src/errors.ts";

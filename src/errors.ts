@@ -26,7 +26,8 @@ export type ErrorCode =
   | "TIMEOUT"
   | "SNAPSHOT_CORRUPT"
   | "JOURNAL_CORRUPT"
-  | "UNSUPPORTED";
+  | "UNSUPPORTED"
+  | "SLOW_CONSUMER";
 
 /**
  * The base class of every error cyberdb throws.
@@ -286,6 +287,18 @@ export class UnsupportedError extends CyberDBError {
   }
 }
 
+/** A watcher that read its changes too slowly, ended before its queue outgrew its bound. */
+export class SlowConsumerError extends CyberDBError {
+  /**
+   * Creates the error.
+   *
+   * @param message the bound, and how to resume (read the table again, then watch)
+   */
+  constructor(message: string) {
+    super("SLOW_CONSUMER", message);
+  }
+}
+
 const classes: Record<ErrorCode, new (message: string) => CyberDBError> = {
   KEY_NOT_FOUND: KeyNotFoundError,
   INDEX_OUT_OF_RANGE: IndexOutOfRangeError,
@@ -306,6 +319,7 @@ const classes: Record<ErrorCode, new (message: string) => CyberDBError> = {
   SNAPSHOT_CORRUPT: SnapshotCorruptError,
   JOURNAL_CORRUPT: JournalCorruptError,
   UNSUPPORTED: UnsupportedError,
+  SLOW_CONSUMER: SlowConsumerError,
 };
 
 /**

@@ -4,7 +4,17 @@
  *
  * @module
  */
+import { UnsupportedError } from "../errors.ts";
 import type { DictOp } from "../protocol/messages.ts";
+import {
+  type Batch,
+  type DictChange,
+  type DictWatchOptions,
+  type WatchOptions,
+  type WatchPromise,
+  watchPromise,
+  type WatchTarget,
+} from "./watch.ts";
 
 /** A dict key: a string or a finite number. */
 export type Key = string | number;
@@ -23,6 +33,21 @@ export interface Requester {
     table: string,
     args: readonly unknown[],
   ): Promise<unknown>;
+  /** Starts a change feed (see `Proxy.watchTarget`); absent where changes cannot be watched. */
+  watchTarget?<C>(target: WatchTarget, options?: WatchOptions): WatchPromise<C>;
+}
+
+/**
+ * Starts a watch through a requester, or refuses with `UNSUPPORTED`.
+ *
+ * @param requester the proxy
+ * @param target what to watch
+ * @param options the stream's bound
+ * @returns the watch
+ */
+export function watchThrough<C>(requester: Requester, target: WatchTarget, options?: WatchOptions): WatchPromise<C> {
+  if (requester.watchTarget) return requester.watchTarget<C>(target, options);
+  return watchPromise(Promise.reject(new UnsupportedError("watch: this requester cannot watch changes; use a Proxy")));
 }
 
 /**
@@ -90,6 +115,40 @@ export class CyberDict<V = unknown> implements AsyncIterable<[Key, V]> {
   /** Stores `value` under `key`. */
   set(key: Key, value: V): Promise<void> {
     return this.#call("d.set", key, value);
+  }
+
+  /**
+   * Watches this dict's changes: `{ op: "set", key, value }`, `{ op: "delete", key }` (with
+   * `expired: true` when an expiry removed it), `{ op: "clear" }`; an atomic batch comes as one
+   * `{ op: "batch", changes }`. Every change committed after the returned promise resolves is
+   * delivered, in commit order, none missed, none twice; breaking out of `for await` stops it.
+   * It ends with `SLOW_CONSUMER` when the reader falls too far behind, `CONNECTION_CLOSED` when
+   * the connection drops, `NO_SUCH_TABLE` when the dict is deleted: then read the dict again
+   * and watch again.
+   *
+   * @param options `keys`: only these keys (and `clear`); `buffer`: bytes held for a slow reader
+   * @returns the watch: await it to know it is in place, or iterate it directly
+   * @throws {UnsupportedError} on an engine that cannot watch
+   * @example
+   * ```ts
+   * import { connect, Server } from "../../mod.ts";
+   * const server = new Server();
+   * const client = await connect({ port: (await server.start({ port: 0 })).port });
+   * await using proxy = await client.getProxy().connect();
+   * const centre = await proxy.createCyberDict<string>("centre");
+   * const changes = await centre.watch({ keys: ["content"] });
+   * await centre.set("content", "Hello again!");
+   * for await (const change of changes) {
+   *   console.log(change); // { op: "set", key: "content", value: "Hello again!" }
+   *   break;
+   * }
+   * await client.close();
+   * await server.close();
+   * ```
+   */
+  watch(options: DictWatchOptions = {}): WatchPromise<DictChange<V> | Batch<DictChange<V>>> {
+    const keys = options.keys === undefined ? undefined : [...options.keys];
+    return watchThrough(this.#proxy, { table: this.name, kind: "CyberDict", keys }, options);
   }
 
   /** Whether `key` is present. */

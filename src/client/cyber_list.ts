@@ -6,7 +6,8 @@
  * @module
  */
 import type { ListOp } from "../protocol/messages.ts";
-import type { Requester } from "./cyber_dict.ts";
+import { type Requester, watchThrough } from "./cyber_dict.ts";
+import type { Batch, ListChange, WatchOptions, WatchPromise } from "./watch.ts";
 
 /** Options of {@link CyberList.sort}. Only data is sent; the server never runs code from a client. */
 export interface SortOptions {
@@ -63,6 +64,35 @@ export class CyberList<T = unknown> implements AsyncIterable<T> {
   // call overflows the stack (about 100,000 arguments in V8).
   #callWith<R>(op: ListOp, args: readonly unknown[]): Promise<R> {
     return this.#proxy.request(op, this.name, args) as Promise<R>;
+  }
+  /**
+   * Watches this list's changes: `{ op: "push", values }`, `{ op: "pop" }` (of the last item),
+   * `{ op: "set", index, value }`, and `{ op: "replace" }` for every other change (`shift`,
+   * `unshift`, `insert`, `remove`, `splice`, `reverse`, `sort`, `clear`): read the list again
+   * then. Delivery and ending as `CyberDict.watch`.
+   *
+   * @param options `buffer`: bytes held for a slow reader
+   * @returns the watch: await it to know it is in place, or iterate it directly
+   * @throws {UnsupportedError} on an engine that cannot watch
+   * @example
+   * ```ts
+   * import { connect, Server } from "../../mod.ts";
+   * const server = new Server();
+   * const client = await connect({ port: (await server.start({ port: 0 })).port });
+   * await using proxy = await client.getProxy().connect();
+   * const jobs = await proxy.createCyberList<string>("jobs");
+   * const changes = await jobs.watch();
+   * await jobs.push("a", "b");
+   * for await (const change of changes) {
+   *   console.log(change); // { op: "push", values: [ "a", "b" ] }
+   *   break;
+   * }
+   * await client.close();
+   * await server.close();
+   * ```
+   */
+  watch(options: WatchOptions = {}): WatchPromise<ListChange<T> | Batch<ListChange<T>>> {
+    return watchThrough(this.#proxy, { table: this.name, kind: "CyberList" }, options);
   }
 
   /** The item at `index` (negative counts from the end), or `undefined` out of range. */

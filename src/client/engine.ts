@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { WatchSink, WatchTarget } from "./watch.ts";
 
 /** The engines cyberdb has. */
 export type EngineName = "memory" | "remote" | "redis";
@@ -20,6 +21,14 @@ export interface EngineConnection {
   request(op: string, table: string, args: readonly unknown[]): Promise<unknown>;
   /** Whether it can no longer be used. */
   readonly closed: boolean;
+  /**
+   * Starts a change feed: after it resolves, `sink` gets every change committed (in commit
+   * order, none missed, none twice) until the returned function is called or `sink.end` is.
+   * An engine without it makes `watch()` reject with `UNSUPPORTED`.
+   *
+   * @throws {CyberDBError} `NO_SUCH_TABLE` / `WRONG_TYPE` for the table, `CONNECTION_CLOSED`
+   */
+  watch?(target: WatchTarget, sink: WatchSink): Promise<() => void>;
 }
 
 /** Where a client's tables live, and the connections its proxies lease. */

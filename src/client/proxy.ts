@@ -5,11 +5,20 @@
  *
  * @module
  */
-import { ProxyClosedError } from "../errors.ts";
+import { ProxyClosedError, UnsupportedError } from "../errors.ts";
 import type { ServerInfo, StoreOp, TableInfo } from "../protocol/messages.ts";
 import { CyberDict, type DictInit, type Requester, toEntries } from "./cyber_dict.ts";
 import { CyberList } from "./cyber_list.ts";
 import type { Engine, EngineConnection } from "./engine.ts";
+import {
+  type Batch,
+  ChangeStream,
+  type StoreChange,
+  type WatchOptions,
+  type WatchPromise,
+  watchPromise,
+  type WatchTarget,
+} from "./watch.ts";
 
 /**
  * A leased connection and the table operations over it. Get one with
@@ -103,6 +112,45 @@ export class Proxy implements Requester, AsyncDisposable {
       );
     }
     return this.#connection.request(op, table, args);
+  }
+
+  /**
+   * Watches the whole store: every change to every table, each with its `table`, and
+   * `{ op: "createTable", table, type }` / `{ op: "deleteTable", table }`. Delivery and ending
+   * as `CyberDict.watch`. The watch lives on this proxy's connection: it goes on after
+   * `proxy.close()` until stopped, and ends with `CONNECTION_CLOSED` at `client.close()`.
+   *
+   * @param options `buffer`: bytes held for a slow reader
+   * @returns the watch: await it to know it is in place, or iterate it directly
+   * @throws {UnsupportedError} on an engine that cannot watch
+   * @throws {ProxyClosedError} when the proxy is not connected
+   */
+  watch(options: WatchOptions = {}): WatchPromise<StoreChange | Batch<StoreChange>> {
+    return this.watchTarget({ table: "" }, options);
+  }
+
+  /**
+   * Starts a watch on this proxy's connection. The table handles' `watch()` call this.
+   *
+   * @param target the table (`""`: the whole store), its kind, keys
+   * @param options the stream's bound
+   * @returns the watch
+   */
+  watchTarget<C>(target: WatchTarget, options: WatchOptions = {}): WatchPromise<C> {
+    return watchPromise((async () => {
+      const stream = new ChangeStream<C>(options.buffer);
+      const connection = this.#connection;
+      if (connection === undefined || this.#state !== "open") {
+        await this.request("tables", "", []); // rejects with the reason
+      }
+      if (!connection!.watch) {
+        throw new UnsupportedError(
+          `the ${this.#pool.name} engine cannot watch changes; use the memory or remote engine, or poll`,
+        );
+      }
+      stream.unsubscribe = await connection!.watch(target, stream);
+      return stream;
+    })());
   }
 
   #store(op: StoreOp, table: string, ...args: unknown[]): Promise<unknown> {

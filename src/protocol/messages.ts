@@ -3,6 +3,9 @@
  *
  * - request: `[id, op, table, ...args]` — `table` is `""` for ops on the whole store
  * - reply:   `[id, 0]` (no value), `[id, 0, value]`, or `[id, 1, code, message]`
+ * - change event, server to client, any time after a `watch` request `id` and until its end:
+ *   `[id, 2, change]`; the end of that watch: `[id, 3, code, message]` (nothing follows it).
+ *   These are not replies: they take no place in the order of replies.
  * - handshake: the maps {@link ServerHello}, {@link ClientHello}, {@link ServerWelcome}
  *
  * @module
@@ -15,9 +18,25 @@ export const PROTOCOL_VERSION = 1;
 export const REPLY_OK = 0;
 /** Reply status: the request failed with an error code and message. */
 export const REPLY_ERROR = 1;
+/** Not a reply: one change event of the watch opened by request `id`. */
+export const WATCH_EVENT = 2;
+/** Not a reply: the watch opened by request `id` ended, with an error code and message. */
+export const WATCH_END = 3;
 
 /** Ops on the store as a whole. */
-export type StoreOp = "tables" | "create" | "open" | "drop" | "info";
+export type StoreOp = "tables" | "create" | "open" | "drop" | "info" | "watch" | "unwatch";
+
+/**
+ * The argument of a `watch` request: `[id, "watch", table, spec]`; table `""`
+ * watches the whole store. Answered `[id, 0]` once subscribed; events follow.
+ * `[id2, "unwatch", "", id]` ends it.
+ */
+export interface WatchSpec {
+  /** The table's kind (checked like `open`); absent for the whole store. */
+  kind?: TableKind;
+  /** Only changes to these keys (a dict's `clear` always passes). */
+  keys?: (string | number)[];
+}
 
 /** Ops on a CyberDict. */
 export type DictOp =

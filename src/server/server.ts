@@ -16,6 +16,7 @@ import { VERSION } from "../version.ts";
 import { Persistence } from "../store/persistence.ts";
 import { serveSession } from "./session.ts";
 import { Store } from "../store/store.ts";
+import { DEFAULT_WATCH_BUFFER } from "./watches.ts";
 import { IpWhitelist, parseIp } from "./whitelist.ts";
 
 /** Options of `new Server()`. */
@@ -45,6 +46,12 @@ export interface StartOptions {
   maxFrameSize?: number;
   /** Milliseconds a new connection has to authenticate. Default 10000. */
   handshakeTimeout?: number;
+  /**
+   * Most bytes of change events waiting for one connection (its client reads them too slowly)
+   * before that connection's watches end with `SLOW_CONSUMER`, as Redis's
+   * `client-output-buffer-limit pubsub`. Default 8 MiB.
+   */
+  watchBuffer?: number;
   /**
    * Journal every change to this file before acknowledging it; on start, replay it over the loaded
    * snapshot. Compaction writes the snapshot to the backup path ({@link Server.setBackup}), or to
@@ -128,6 +135,10 @@ export class Server {
     if (!Number.isInteger(maxConnections) || maxConnections < 1) {
       throw new RangeError("maxConnections must be ≥ 1");
     }
+    const watchBuffer = options.watchBuffer ?? DEFAULT_WATCH_BUFFER;
+    if (!Number.isSafeInteger(watchBuffer) || watchBuffer < 1024) {
+      throw new RangeError("watchBuffer must be a whole number of bytes ≥ 1024");
+    }
     if (options.password === "") {
       throw new TypeError(
         "the password must not be empty; omit it to turn auth off",
@@ -167,6 +178,7 @@ export class Server {
       records: { webCrypto: options.webCrypto },
       maxFrameSize,
       handshakeTimeout,
+      watchBuffer,
       stats: this.#stats,
       log: (message: string) => this.#writeLog(message),
       journal: () => persistence.journal,

@@ -13,6 +13,7 @@ import { type ClientHello, REPLY_ERROR, REPLY_OK, type ServerInfo } from "../pro
 import { deriveSessionSecrets, RecordOpener, type RecordOptions, RecordSealer } from "../crypto/record.ts";
 import type { Journal } from "../store/journal.ts";
 import { applyRequest, type RequestTarget } from "../store/request.ts";
+import { SessionWatches } from "./watches.ts";
 
 /** Largest handshake frame accepted before authentication. */
 export const HANDSHAKE_FRAME_LIMIT = 4096;
@@ -35,6 +36,8 @@ export interface SessionContext extends RequestTarget {
   records: RecordOptions;
   /** Largest request frame accepted after the handshake. */
   maxFrameSize: number;
+  /** Most bytes of change events queued for one connection before its watches end with `SLOW_CONSUMER`. */
+  watchBuffer: number;
   /** Milliseconds a new connection has to complete the handshake. */
   handshakeTimeout: number;
   /** Counters for `info`. */
@@ -70,12 +73,25 @@ export async function serveSession(channel: Channel, context: SessionContext): P
     if (own) context.afterCommit();
     for (const reply of ready) channel.send(reply);
   };
+  const watches = new SessionWatches({
+    store: context.store,
+    channel,
+    watchBuffer: context.watchBuffer,
+    durable: () => context.journal()?.commit(),
+    log: (message) => context.log(`${peer}: ${message}`),
+  });
+  // This session's requests: the server's target, plus its own watches.
+  const target: SessionContext = {
+    ...context,
+    watch: (id, table, args) => watches.add(id, table, args),
+    unwatch: (id) => watches.remove(id),
+  };
   try {
     if (!await handshake(channel, context, peer)) return;
     channel.maxFrameSize = context.maxFrameSize;
     await channel.readFrames(
       (frame) => {
-        const { reply, wrote } = handleRequest(context, frame);
+        const { reply, wrote } = handleRequest(target, frame);
         replies.push(reply);
         if (wrote) journal = wrote;
       },
@@ -100,6 +116,7 @@ export async function serveSession(channel: Channel, context: SessionContext): P
       context.log(`${peer}: ${(error as Error).message}; closing the connection`);
     }
   } finally {
+    watches.close();
     channel.close();
   }
 }

@@ -150,3 +150,79 @@ export class ChangeFeed {
     for (const listener of this.#listeners) listener(event);
   }
 }
+
+/** A change as the watcher of one table sees it: without the table's name. */
+export type Unnamed<C> = C extends { table: string } ? Omit<C, "table"> : never;
+
+/** What one watch selects: one table (and maybe some of its keys), or the whole store. */
+export interface WatchFilter {
+  /** The table watched; `undefined` for the whole store. */
+  table?: string;
+  /** Only these keys of a dict (its `clear` always passes); `undefined` for all. */
+  keys?: ReadonlySet<string | number>;
+}
+
+/** What {@link selectChanges} found in an event for one watch. */
+export interface Selected {
+  /** What the watch gets: a change, or a `batch` of them; `undefined` when nothing concerns it. */
+  event?: unknown;
+  /** Set when the watched table was deleted: the watch ends after `event`. */
+  deleted?: true;
+}
+
+// The last change stripped of its table name, so that the watchers of one table share one object
+// (and the server one encoding of it).
+let lastNamed: StoreChange | undefined;
+let lastUnnamed: unknown;
+
+function unnamed(change: StoreChange): unknown {
+  if (change !== lastNamed) {
+    const { table: _, ...rest } = change;
+    lastNamed = change;
+    lastUnnamed = rest;
+  }
+  return lastUnnamed;
+}
+
+function concerns(change: StoreChange, filter: WatchFilter): boolean {
+  if (change.table !== filter.table) return false;
+  if (filter.keys === undefined || !("key" in change)) return true;
+  return filter.keys.has(change.key as string | number);
+}
+
+/**
+ * Picks out of one event what a watch gets: the whole event for a store
+ * watch; for a table watch, the changes to that table (and keys) without the
+ * table's name, as one change or one `batch`.
+ *
+ * @param event the event, as the store delivered it
+ * @param filter what the watch selects
+ * @returns what to deliver, and whether the table was deleted
+ * @example
+ * ```ts
+ * import { selectChanges } from "./changes.ts";
+ * const event = { table: "t", op: "set" as const, key: "a", value: 1 };
+ * console.log(selectChanges(event, { table: "t" })); // { event: { op: "set", key: "a", value: 1 } }
+ * console.log(selectChanges(event, { table: "t", keys: new Set(["b"]) })); // {}
+ * ```
+ */
+export function selectChanges(event: ChangeEvent, filter: WatchFilter): Selected {
+  if (filter.table === undefined) return { event };
+  if (event.op !== "batch") {
+    if (!concerns(event, filter)) return {};
+    return event.op === "deleteTable" ? { deleted: true } : { event: unnamed(event) };
+  }
+  const changes: unknown[] = [];
+  for (const change of event.changes) {
+    if (!concerns(change, filter)) continue;
+    if (change.op === "deleteTable") {
+      return changes.length === 0 ? { deleted: true } : { event: batchOf(changes), deleted: true };
+    }
+    changes.push(unnamed(change));
+  }
+  return changes.length === 0 ? {} : { event: batchOf(changes) };
+}
+
+function batchOf(changes: unknown[]): unknown {
+  return changes.length === 1 ? changes[0] : { op: "batch", changes };
+}

@@ -26,6 +26,10 @@ export interface RequestTarget {
   info?(): ServerInfo;
   /** The engine's name, for the `UNSUPPORTED` message. */
   engine: string;
+  /** `watch`: starts a watch under the request's id (a session's); without it, refused with `UNSUPPORTED`. */
+  watch?(id: number, table: unknown, args: unknown[]): void;
+  /** `unwatch`: ends the watch of that id; resolves to whether there was one. */
+  unwatch?(id: unknown): boolean;
 }
 
 /** The outcome of {@link applyRequest}. */
@@ -89,6 +93,11 @@ export function applyRequest(target: RequestTarget, frame: Uint8Array): Applied 
     if (op === "info") {
       if (!target.info) throw new UnsupportedError(`info is not supported by the ${target.engine} engine`);
       result = target.info();
+    } else if (op === "watch" || op === "unwatch") {
+      if (!target.watch || !target.unwatch) {
+        throw new UnsupportedError(`${op} is not supported over this ${target.engine} engine's requests`);
+      }
+      result = op === "watch" ? target.watch(id, table, request.slice(3)) : target.unwatch(request[3]);
     } else {
       result = target.store.apply(op, table, request.slice(3));
     }

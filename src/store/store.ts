@@ -133,8 +133,11 @@ const storeOps = {
     writes: true,
     run: (s: Store, a: unknown[]) => s.drop(a[0] as string),
   },
-  // Answered by the session, which knows the server; listed here as a known, read-only op.
+  // Answered by the session (or the in-process engine), which knows the server and its
+  // watchers; listed here as known, read-only ops.
   info: { arity: [0, 0], writes: false, run: () => undefined },
+  watch: { arity: [0, 1], writes: false, run: () => undefined },
+  unwatch: { arity: [1, 1], writes: false, run: () => undefined },
 } satisfies Record<string, OpSpec<Store>>;
 
 const allOps = { ...dictOps, ...listOps, ...storeOps };
@@ -192,7 +195,7 @@ export class Store {
     }
     if (spec.kind === undefined) return spec.run(this, [table, ...args], op, ignore);
     const changes = this.changes;
-    const emit: Emit = changes.watched ? (change) => changes.emit({ ...change, table }) : ignore;
+    const emit: Emit = changes.watched ? (change) => changes.emit({ table, ...change }) : ignore;
     return spec.run(this.get(table, spec.kind), args, op, emit);
   }
 

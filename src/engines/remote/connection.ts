@@ -17,7 +17,8 @@ import {
 import { Channel } from "../../protocol/channel.ts";
 import { decode, encode, WRAPPED_DEPTH } from "../../protocol/codec.ts";
 import { DEFAULT_MAX_FRAME_SIZE } from "../../protocol/frame.ts";
-import { type OpName, REPLY_OK, type ServerHello } from "../../protocol/messages.ts";
+import { type OpName, REPLY_OK, type ServerHello, WATCH_END, WATCH_EVENT } from "../../protocol/messages.ts";
+import type { WatchSink, WatchTarget } from "../../client/watch.ts";
 import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../../crypto/record.ts";
 import { runtime, type TimerId } from "../../runtime/mod.ts";
 
@@ -69,6 +70,7 @@ export class Connection {
   #requestTimeout: number;
   #maxFrameSize: number;
   #timer: TimerId | undefined;
+  #watches = new Map<number, WatchSink>();
   /** When the connection was last returned to the pool, for idle timeouts. */
   idleSince = 0;
 
@@ -187,6 +189,39 @@ export class Connection {
     });
   }
 
+  /** Number of watches open on this connection (the pool keeps such a connection open). */
+  get watching(): number {
+    return this.#watches.size;
+  }
+
+  /**
+   * Starts a watch: the server pushes its events over this connection, each
+   * `[id, WATCH_EVENT, change]` under the `watch` request's id, between the
+   * replies; `[id, WATCH_END, code, message]` ends it.
+   *
+   * @param target the table (or `""`) and keys
+   * @param sink gets the events (from before the reply on, so none is missed)
+   * @returns stops the watch (sends `unwatch`; later events for it are dropped)
+   * @throws {CyberDBError} `NO_SUCH_TABLE`, `WRONG_TYPE`, `CONNECTION_CLOSED`
+   */
+  async watch(target: WatchTarget, sink: WatchSink): Promise<() => void> {
+    const id = this.#nextId;
+    const spec = target.kind === undefined ? {} : { kind: target.kind, ...(target.keys && { keys: target.keys }) };
+    // Registered before the request leaves: the server may push events before its reply.
+    if (!this.#channel.closed) this.#watches.set(id, sink);
+    try {
+      await this.request("watch", target.table, [spec]);
+    } catch (error) {
+      if (this.#watches.get(id) === sink) this.#watches.delete(id);
+      throw error;
+    }
+    return () => {
+      if (this.#watches.get(id) !== sink) return;
+      this.#watches.delete(id);
+      this.request("unwatch", "", [id]).catch(() => {});
+    };
+  }
+
   /** Closes the connection; pending requests reject with `CONNECTION_CLOSED`. */
   close(): void {
     this.#channel.close(
@@ -196,6 +231,13 @@ export class Connection {
 
   #onReply(frame: Uint8Array): void {
     const reply = decode(frame, WRAPPED_DEPTH);
+    if (Array.isArray(reply) && (reply[1] === WATCH_EVENT || reply[1] === WATCH_END) && reply[0] !== 0) {
+      const sink = this.#watches.get(reply[0]);
+      if (sink === undefined) return; // stopped here; the server had not yet seen the unwatch
+      if (reply[1] === WATCH_EVENT) return sink.push(reply[2], frame.length);
+      this.#watches.delete(reply[0]);
+      return sink.end(errorFromCode(String(reply[2]), String(reply[3])));
+    }
     const pending = this.#pending[this.#head];
     if (
       !Array.isArray(reply) || pending === undefined || reply[0] !== pending.id
@@ -248,6 +290,16 @@ export class Connection {
   #failAll(reason: Error): void {
     clearTimeout(this.#timer);
     const error = reason instanceof CyberDBError ? reason : this.#closedError(reason.message);
+    const watches = [...this.#watches.values()];
+    this.#watches.clear();
+    for (const sink of watches) {
+      sink.end(
+        new ConnectionClosedError(
+          `the connection closed (${error.message}); changes after this may have been missed: ` +
+            `read the table again, then watch again`,
+        ),
+      );
+    }
     const pending = this.#pending.slice(this.#head);
     this.#pending = [];
     this.#head = 0;

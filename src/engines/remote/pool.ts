@@ -140,7 +140,7 @@ export class RemoteEngine implements Engine {
       const now = performance.now();
       this.#idle = this.#idle.filter((connection) => {
         const keep = !connection.closed &&
-          now - connection.idleSince < this.#idleTimeout;
+          (now - connection.idleSince < this.#idleTimeout || connection.watching > 0);
         if (!keep) this.#drop(connection);
         return keep;
       });
