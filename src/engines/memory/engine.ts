@@ -15,6 +15,7 @@
  * @module
  */
 import type { Engine, EngineConnection } from "../../client/engine.ts";
+import type { WatchSink, WatchTarget } from "../../client/watch.ts";
 import { ConnectionClosedError, type CyberDBError, JournalCorruptError } from "../../errors.ts";
 import { decode, encode, encodeArray, WRAPPED_DEPTH } from "../../protocol/codec.ts";
 import { REPLY_OK, type ServerInfo } from "../../protocol/messages.ts";
@@ -23,6 +24,7 @@ import type { Persistence } from "../../store/persistence.ts";
 import { applyRequest, type RequestTarget } from "../../store/request.ts";
 import type { Store } from "../../store/store.ts";
 import { VERSION } from "../../version.ts";
+import { MemoryWatches } from "./watch.ts";
 
 /**
  * The same bytes as a plain `Uint8Array`: the encoder may give a Node `Buffer`, and the
@@ -77,6 +79,18 @@ export class MemoryConnection implements EngineConnection {
     }
     return this.#engine.apply(op, table, args);
   }
+
+  /**
+   * Starts a change feed over the store in this process (see `EngineConnection.watch`).
+   *
+   * @throws {CyberDBError} `NO_SUCH_TABLE`, `WRONG_TYPE`, or `CONNECTION_CLOSED` once closed
+   */
+  watch(target: WatchTarget, sink: WatchSink): Promise<() => void> {
+    if (this.closed) {
+      return Promise.reject(new ConnectionClosedError("this connection was given back; get a new proxy"));
+    }
+    return this.#engine.watches.watch(target, sink);
+  }
 }
 
 /** The tables of one `open()`, in this process. */
@@ -93,6 +107,8 @@ export class MemoryEngine implements Engine {
   #closing: Promise<void> | undefined;
   #startedAt = performance.now();
   #stats = { requests: 0, connections: 0 };
+  /** The change feeds of this engine's proxies. */
+  readonly watches: MemoryWatches;
 
   /**
    * @param store the tables (already loaded)
@@ -100,6 +116,7 @@ export class MemoryEngine implements Engine {
    */
   constructor(store: Store, persistence: Persistence) {
     this.#persistence = persistence;
+    this.watches = new MemoryWatches(store, () => persistence.journal?.commit());
     this.#target = {
       store,
       engine: "memory",
@@ -218,6 +235,7 @@ export class MemoryEngine implements Engine {
     this.#closing ??= (async () => {
       for (const connection of this.#leased) connection.close();
       this.#leased.clear();
+      this.watches.close();
       await this.#flushing;
       try {
         await this.#persistence.checkpoint();
