@@ -7,7 +7,7 @@
  * @module
  */
 import type * as Crypto from "node:crypto";
-import type { AesGcm } from "./mod.ts";
+import type { AesGcm } from "./interface.ts";
 
 /** Bytes of the GCM authentication tag. */
 const TAG_SIZE = 16;

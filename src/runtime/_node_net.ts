@@ -6,7 +6,7 @@
  * @module
  */
 import type * as Net from "node:net";
-import type { Addr, Conn, Listener } from "./mod.ts";
+import type { Addr, Conn, Listener } from "./interface.ts";
 import { node, type NodeError, plain } from "./_node_builtins.ts";
 
 /** Bytes queued unread before the socket is paused; it resumes once the reader has taken them. */

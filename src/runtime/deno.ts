@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Addr, AppendFile, Conn, Listener, Runtime } from "./mod.ts";
+import type { Addr, AppendFile, Conn, Listener, Runtime } from "./interface.ts";
 import { aesGcm } from "./_node_crypto.ts";
 
 // A connection starts with a small read buffer (10,000 idle connections must stay cheap)

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { AppendFile, Runtime, TimerId } from "./mod.ts";
+import type { AppendFile, Runtime, TimerId } from "./interface.ts";
 import { aesGcm } from "./_node_crypto.ts";
 import { node, type NodeError, nodeProcess, plain } from "./_node_builtins.ts";
 import { connect, listen } from "./_node_net.ts";
