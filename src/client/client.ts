@@ -6,6 +6,7 @@
  * @module
  */
 import type { Engine, EngineName } from "./engine.ts";
+import { KnownTables } from "./known_tables.ts";
 import { Proxy } from "./proxy.ts";
 
 /**
@@ -14,6 +15,7 @@ import { Proxy } from "./proxy.ts";
  */
 export class Client implements AsyncDisposable {
   #engine: Engine;
+  #known = new KnownTables();
 
   /**
    * Use `connect()`, `open()` or `connectRedis()` instead, which also check that the engine answers.
@@ -34,9 +36,12 @@ export class Client implements AsyncDisposable {
     return this.#engine.connections;
   }
 
-  /** A proxy not yet connected: call its `connect()` to lease a connection. */
+  /**
+   * A proxy not yet connected: call its `connect()` to lease a connection. All proxies of one
+   * client share the tables it resolved, so `getCyberDict(name)` asks only the first time.
+   */
   getProxy(): Proxy {
-    return new Proxy(this.#engine);
+    return new Proxy(this.#engine, this.#known);
   }
 
   /** Closes every connection, leased ones included; their pending requests reject with `CONNECTION_CLOSED`. */

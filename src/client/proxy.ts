@@ -6,10 +6,11 @@
  * @module
  */
 import { ProxyClosedError, UnsupportedError } from "../errors.ts";
-import type { ServerInfo, StoreOp, TableInfo } from "../protocol/messages.ts";
+import type { ServerInfo, StoreOp, TableInfo, TableKind } from "../protocol/messages.ts";
 import { CyberDict, type DictInit, type Requester, toEntries } from "./cyber_dict.ts";
 import { CyberList } from "./cyber_list.ts";
 import type { Engine, EngineConnection } from "./engine.ts";
+import { KnownTables } from "./known_tables.ts";
 import {
   type Batch,
   ChangeStream,
@@ -41,6 +42,7 @@ import {
  */
 export class Proxy implements Requester, AsyncDisposable {
   #pool: Engine;
+  #known: KnownTables;
   #connection: EngineConnection | undefined;
   #state: "new" | "connecting" | "open" | "closed" = "new";
 
@@ -48,9 +50,11 @@ export class Proxy implements Requester, AsyncDisposable {
    * Proxies are made by `client.getProxy()`.
    *
    * @param pool the engine to lease a connection from
+   * @param known the tables its client already resolved (shared by the client's proxies)
    */
-  constructor(pool: Engine) {
+  constructor(pool: Engine, known: KnownTables = new KnownTables()) {
     this.#pool = pool;
+    this.#known = known;
   }
 
   /**
@@ -111,7 +115,13 @@ export class Proxy implements Requester, AsyncDisposable {
         ),
       );
     }
-    return this.#connection.request(op, table, args);
+    const reply = this.#connection.request(op, table, args);
+    if (!this.#known.knows(table)) return reply;
+    // A handle resolved without asking finds out here that its table went away or changed kind.
+    return reply.catch((error) => {
+      this.#known.failed(table, error);
+      throw error;
+    });
   }
 
   /**
@@ -174,6 +184,7 @@ export class Proxy implements Requester, AsyncDisposable {
       "CyberDict",
       ...(initial === undefined ? [] : [toEntries(initial)]),
     );
+    this.#known.add(name, "CyberDict");
     return new CyberDict<V>(this, name);
   }
 
@@ -194,38 +205,63 @@ export class Proxy implements Requester, AsyncDisposable {
       "CyberList",
       ...(initial === undefined ? [] : [[...initial]]),
     );
+    this.#known.add(name, "CyberList");
     return new CyberList<T>(this, name);
   }
 
   /**
-   * A handle on an existing dict table.
+   * A handle on an existing dict table. The first time this client (any of its proxies) resolves
+   * `name` as a dict, it asks whether the table exists and is a dict; after that it does not ask
+   * again (no round trip), and a table deleted or replaced by a list in between makes the handle's
+   * first op fail with `NO_SUCH_TABLE` or `WRONG_TYPE` instead.
    *
+   * @param name the table's name
+   * @returns a handle on the table
    * @throws {NoSuchTableError} when it does not exist
    * @throws {WrongTypeError} when it is a list
    */
   async getCyberDict<V = unknown>(name: string): Promise<CyberDict<V>> {
-    await this.#store("open", name, "CyberDict");
+    await this.#resolve(name, "CyberDict");
     return new CyberDict<V>(this, name);
   }
 
   /**
-   * A handle on an existing list table.
+   * A handle on an existing list table. Asks only the first time this client resolves `name` as a
+   * list, as {@link Proxy.getCyberDict} does.
    *
+   * @param name the table's name
+   * @returns a handle on the table
    * @throws {NoSuchTableError} when it does not exist
    * @throws {WrongTypeError} when it is a dict
    */
   async getCyberList<T = unknown>(name: string): Promise<CyberList<T>> {
-    await this.#store("open", name, "CyberList");
+    await this.#resolve(name, "CyberList");
     return new CyberList<T>(this, name);
   }
 
+  /** Checks that `name` is a table of `kind`, unless this client already did. */
+  async #resolve(name: string, kind: TableKind): Promise<void> {
+    if (this.#known.has(name, kind)) {
+      // Still refuse a closed proxy, as the request would.
+      if (this.#connection === undefined || this.#state !== "open") await this.request("open", name, [kind]);
+      return;
+    }
+    await this.#store("open", name, kind);
+    this.#known.add(name, kind);
+  }
+
   /**
-   * Deletes a table and everything in it.
+   * Deletes a table and everything in it; this client forgets it was resolved.
    *
    * @throws {NoSuchTableError} when it does not exist
    */
   async deleteTable(name: string): Promise<void> {
-    await this.#store("drop", name);
+    this.#known.forget(name);
+    try {
+      await this.#store("drop", name);
+    } finally {
+      this.#known.forget(name);
+    }
   }
 
   /** Every table, in creation order. */
