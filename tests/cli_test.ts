@@ -21,6 +21,7 @@ const FLAGS = [
   "--db",
   "--backup-interval",
   "--max-connections",
+  "--watch-buffer",
   "--whitelist",
   "--quiet",
   "--encrypt",
@@ -72,6 +73,8 @@ test("server.ts rejects out-of-range numbers and --backup-interval without --db 
       ["--port", "70000"],
       ["--port", "-1"],
       ["--max-connections", "0"],
+      ["--watch-buffer", "12"],
+      ["--watch-buffer", "8x"],
       ["--backup-interval", "5"],
       ["extra-positional"],
     ]

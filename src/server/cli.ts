@@ -36,6 +36,9 @@ Options:
                              saved on SIGINT/SIGTERM and every --backup-interval
   --backup-interval <secs>   seconds between snapshots to --db (default 0: only at shutdown)
   --max-connections <n>      most concurrent connections (default 10000)
+  --watch-buffer <bytes>     bytes of change events held for a connection that reads them too
+                             slowly before its watches end with SLOW_CONSUMER; k, m, g suffixes
+                             for KiB, MiB, GiB (default 8m)
   --whitelist <list>         comma-separated IPs or CIDR ranges allowed to connect
                              (e.g. 127.0.0.1,10.0.0.0/8,::1; default: everyone)
   --quiet                    no log lines
@@ -51,6 +54,7 @@ const FLAGS = {
   db: { type: "string" },
   "backup-interval": { type: "string" },
   "max-connections": { type: "string" },
+  "watch-buffer": { type: "string" },
   whitelist: { type: "string" },
   quiet: { type: "boolean" },
 } as const;
@@ -67,6 +71,7 @@ interface ServeOptions {
   db?: string;
   backupInterval: number;
   maxConnections?: number;
+  watchBuffer?: number;
   whitelist?: string[];
   quiet: boolean;
 }
@@ -86,6 +91,7 @@ function parseServeArgs(args: string[]): ServeOptions | "help" {
     db: values.db,
     backupInterval: integerFlag("backup-interval", values["backup-interval"], 0, 31_536_000) ?? 0,
     maxConnections: integerFlag("max-connections", values["max-connections"], 1, 10_000_000),
+    watchBuffer: bytesFlag("watch-buffer", values["watch-buffer"]),
     whitelist: values.whitelist?.split(",").map((s) => s.trim()).filter((s) => s !== ""),
     quiet: values.quiet ?? false,
   };
@@ -99,6 +105,19 @@ function parseServeArgs(args: string[]): ServeOptions | "help" {
     throw new FlagError("--backup-interval needs --db <path> to know where to save");
   }
   return options;
+}
+
+/** A size in bytes: digits with an optional k, m or g (KiB, MiB, GiB), from 1 KiB to 1 GiB. */
+function bytesFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)([kmg]?)i?b?$/i.exec(value.trim());
+  const bytes = match ? Number(match[1]) * 1024 ** " kmg".indexOf(match[2].toLowerCase() || " ") : NaN;
+  if (!(bytes >= 1024 && bytes <= 1024 ** 3)) {
+    throw new FlagError(
+      `--${name} must be a size from 1k to 1g (bytes, or with k, m, g), got ${JSON.stringify(value)}`,
+    );
+  }
+  return bytes;
 }
 
 /** Loads the snapshot, then serves until SIGINT or SIGTERM; the exit code. */
@@ -116,6 +135,7 @@ async function serve(options: ServeOptions): Promise<number> {
       password: options.password,
       encrypt: options.encrypt,
       maxConnections: options.maxConnections,
+      watchBuffer: options.watchBuffer,
       journal: options.journal === undefined
         ? undefined
         : { path: options.journal, fsync: options.fsync, repair: options.repairJournal },
