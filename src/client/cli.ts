@@ -13,6 +13,7 @@ import { parseArgs } from "node:util";
 import { CONNECTION_FLAGS, passwordFlag, portFlag } from "../command_line.ts";
 import { CyberDBError } from "../errors.ts";
 import { runtime } from "../runtime/mod.ts";
+import { DEFAULT_HOSTNAME, DEFAULT_PORT } from "../protocol/messages.ts";
 import { VERSION } from "../version.ts";
 import type { Client } from "./client.ts";
 import { connect } from "../engines/remote/mod.ts";
@@ -31,14 +32,14 @@ for a failed request, 2 for a bad command line).
 
 Options (before the command):
   --hostname <host>   server address (default 127.0.0.1)
-  --port <port>       server port (default 9980)
+  --port <port>       server port (default ${DEFAULT_PORT})
   --password <pw>     the server's password (default: the CYBERDB_PASSWORD environment variable)
   --encrypt           require an encrypted connection
   -h, --help          show this help
   --                  end of options: what follows is the command even if it starts with -
 
 Examples:
-  ${COMMAND} --port 9980 --password 123456
+  ${COMMAND} --port ${DEFAULT_PORT} --password 123456
   ${COMMAND} --password 123456 get centre content
   ${COMMAND} --password 123456 -- set log 0 -1
 
@@ -118,8 +119,8 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     options = {
-      hostname: values.hostname ?? "127.0.0.1",
-      port: portFlag(values.port, 1) ?? 9980,
+      hostname: values.hostname ?? DEFAULT_HOSTNAME,
+      port: portFlag(values.port, 1) ?? DEFAULT_PORT,
       password: passwordFlag(values.password),
       encrypt: values.encrypt ?? false,
     };

@@ -5,7 +5,7 @@
  * @module
  */
 import { UnsupportedError } from "../errors.ts";
-import type { DictOp } from "../protocol/messages.ts";
+import type { DictOp, Key } from "../protocol/messages.ts";
 import {
   type Batch,
   type DictChange,
@@ -16,8 +16,7 @@ import {
   type WatchTarget,
 } from "./watch.ts";
 
-/** A dict key: a string or a finite number. */
-export type Key = string | number;
+export type { Key };
 
 /** Entries accepted by `update` and `createCyberDict`: an object, a `Map` or `[key, value]` pairs. */
 export type DictInit<V> =

@@ -10,10 +10,7 @@
  * @module
  */
 import { SlowConsumerError } from "../errors.ts";
-import type { TableKind } from "../protocol/messages.ts";
-
-/** A dict key (the same as `Key` of `cyber_dict.ts`, declared here so the two files need not import each other). */
-type Key = string | number;
+import type { Key, TableKind } from "../protocol/messages.ts";
 
 /** Default most bytes of changes a stream holds for a slow reader: 8 MiB. */
 export const DEFAULT_STREAM_BUFFER = 8 * 1024 * 1024;

@@ -14,6 +14,15 @@
 /** The protocol version spoken here. */
 export const PROTOCOL_VERSION = 1;
 
+/** The TCP port a server listens on, and a client connects to, when none is given. */
+export const DEFAULT_PORT = 9980;
+
+/** The address a server listens on, and a client connects to, when none is given: loopback only. */
+export const DEFAULT_HOSTNAME = "127.0.0.1";
+
+/** A dict key: a string or a finite number (`1` and `"1"` are different keys). */
+export type Key = string | number;
+
 /** Reply status: success. */
 export const REPLY_OK = 0;
 /** Reply status: the request failed with an error code and message. */
@@ -35,7 +44,7 @@ export interface WatchSpec {
   /** The table's kind (checked like `open`); absent for the whole store. */
   kind?: TableKind;
   /** Only changes to these keys (a dict's `clear` always passes). */
-  keys?: (string | number)[];
+  keys?: Key[];
 }
 
 /** Ops on a CyberDict. */

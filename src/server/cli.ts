@@ -12,30 +12,31 @@
 import { parseArgs } from "node:util";
 import { CONNECTION_FLAGS, FlagError, integerFlag, passwordFlag, portFlag } from "../command_line.ts";
 import { runtime } from "../runtime/mod.ts";
-import type { FsyncPolicy } from "../store/journal.ts";
-import { Server } from "./server.ts";
+import { DEFAULT_PORT } from "../protocol/messages.ts";
+import { DEFAULT_FSYNC, FSYNC_POLICIES, type FsyncPolicy } from "../store/journal.ts";
+import { DEFAULT_MAX_CONNECTIONS, Server } from "./server.ts";
 
 /** The `--help` text. */
 export const USAGE = `Usage: ${runtime.name === "node" ? "cyberdb-server" : "deno run -A server.ts"} [options]
 
-Serves cyberdb tables over TCP. With no options: 127.0.0.1:9980, no password
+Serves cyberdb tables over TCP. With no options: 127.0.0.1:${DEFAULT_PORT}, no password
 (so loopback only), no persistence.
 
 Options:
   --hostname <host>          address to listen on (default 127.0.0.1)
-  --port <port>              port to listen on, 0 for any free port (default 9980)
+  --port <port>              port to listen on, 0 for any free port (default ${DEFAULT_PORT})
   --password <password>      password clients must prove they know
                              (default: the CYBERDB_PASSWORD environment variable)
   --encrypt                  require AES-256-GCM encrypted connections (needs a password)
   --journal <path>           append every change to this journal before acknowledging it;
                              replayed over the snapshot at start (snapshot: --db, or <path>.snapshot)
-  --fsync <policy>           journal fsync: always | everysec | no (default everysec)
+  --fsync <policy>           journal fsync: ${FSYNC_POLICIES.join(" | ")} (default ${DEFAULT_FSYNC})
   --repair-journal           cut a journal with a bad record at that record (the original is
                              copied aside first) instead of refusing to start
   --db <path>                snapshot file: loaded at start if it exists,
                              saved on SIGINT/SIGTERM and every --backup-interval
   --backup-interval <secs>   seconds between snapshots to --db (default 0: only at shutdown)
-  --max-connections <n>      most concurrent connections (default 10000)
+  --max-connections <n>      most concurrent connections (default ${DEFAULT_MAX_CONNECTIONS})
   --watch-buffer <bytes>     bytes of change events held for a connection that reads them too
                              slowly before its watches end with SLOW_CONSUMER; k, m, g suffixes
                              for KiB, MiB, GiB (default 8m)
@@ -95,7 +96,7 @@ function parseServeArgs(args: string[]): ServeOptions | "help" {
     whitelist: values.whitelist?.split(",").map((s) => s.trim()).filter((s) => s !== ""),
     quiet: values.quiet ?? false,
   };
-  if (options.fsync !== undefined && !["always", "everysec", "no"].includes(options.fsync)) {
+  if (options.fsync !== undefined && !FSYNC_POLICIES.includes(options.fsync)) {
     throw new FlagError(`--fsync must be always, everysec or no, got ${JSON.stringify(options.fsync)}`);
   }
   if ((options.fsync !== undefined || options.repairJournal) && options.journal === undefined) {

@@ -11,7 +11,7 @@ import { encode } from "../protocol/codec.ts";
 import { DEFAULT_MAX_FRAME_SIZE } from "../protocol/frame.ts";
 import { type Conn, type Listener, runtime } from "../runtime/mod.ts";
 import type { JournalOptions } from "../store/journal.ts";
-import type { ServerInfo } from "../protocol/messages.ts";
+import { DEFAULT_HOSTNAME, DEFAULT_PORT, type ServerInfo } from "../protocol/messages.ts";
 import { VERSION } from "../version.ts";
 import { Persistence } from "../store/persistence.ts";
 import { serveSession } from "./session.ts";
@@ -19,37 +19,72 @@ import { Store } from "../store/store.ts";
 import { DEFAULT_WATCH_BUFFER } from "./watches.ts";
 import { IpWhitelist, parseIp } from "./whitelist.ts";
 
+/** Most concurrent connections when {@link StartOptions.maxConnections} is not given. */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+
 /** Options of `new Server()`. */
 export interface ServerOptions {
-  /** Log connections, refusals and snapshots to stderr (CyberDB's `print_log`). Default `false`. */
+  /**
+   * Log connections, refusals and snapshots to stderr (CyberDB's `print_log`).
+   *
+   * @default {false}
+   */
   log?: boolean;
 }
 
 /** Options of {@link Server.start}. */
 export interface StartOptions {
-  /** Address to listen on. Default `"127.0.0.1"`. */
+  /**
+   * Address to listen on.
+   *
+   * @default {"127.0.0.1"}
+   */
   hostname?: string;
-  /** Port to listen on; 0 picks any free port. Default `9980`. */
+  /**
+   * Port to listen on; 0 picks any free port.
+   *
+   * @default {9980}
+   */
   port?: number;
   /** Password clients must prove they know. Without one, only loopback addresses may be listened on. */
   password?: string;
-  /** Require encrypted connections (AES-256-GCM). Needs a password. Default `false`. */
+  /**
+   * Require encrypted connections (AES-256-GCM). Needs a password.
+   *
+   * @default {false}
+   */
   encrypt?: boolean;
   /**
    * Seal records with Web Crypto rather than the runtime's synchronous AES-256-GCM (`node:crypto`).
-   * Same bytes on the wire, slower. Default `false`, or `true` when `CYBERDB_WEBCRYPTO=1`.
+   * Same bytes on the wire, slower.
+   *
+   * @default {false} (`true` when `CYBERDB_WEBCRYPTO=1`)
    */
   webCrypto?: boolean;
-  /** Most concurrent connections; the next one is refused with `TOO_MANY_CONNECTIONS`. Default 10000. */
+  /**
+   * Most concurrent connections; the next one is refused with `TOO_MANY_CONNECTIONS`.
+   *
+   * @default {10000}
+   */
   maxConnections?: number;
-  /** Largest request or reply frame in bytes. Default 64 MiB. */
+  /**
+   * Largest request or reply frame in bytes.
+   *
+   * @default {64 * 1024 * 1024}
+   */
   maxFrameSize?: number;
-  /** Milliseconds a new connection has to authenticate. Default 10000. */
+  /**
+   * Milliseconds a new connection has to authenticate.
+   *
+   * @default {10000}
+   */
   handshakeTimeout?: number;
   /**
    * Most bytes of change events waiting for one connection (its client reads them too slowly)
    * before that connection's watches end with `SLOW_CONSUMER`, as Redis's
-   * `client-output-buffer-limit pubsub`. Default 8 MiB.
+   * `client-output-buffer-limit pubsub`.
+   *
+   * @default {8 * 1024 * 1024}
    */
   watchBuffer?: number;
   /**
@@ -57,10 +92,7 @@ export interface StartOptions {
    * snapshot. Compaction writes the snapshot to the backup path ({@link Server.setBackup}), or to
    * `<journal>.snapshot` when none is set.
    */
-  journal?: JournalOptions & {
-    /** Cut the journal at its first bad record (after copying it aside) instead of refusing to start. */
-    repair?: boolean;
-  };
+  journal?: JournalOptions;
 }
 
 /** Where a started server listens. */
@@ -127,9 +159,9 @@ export class Server {
     if (this.#listener) {
       throw new Error("the server is already started; close it first");
     }
-    const hostname = options.hostname ?? "127.0.0.1";
-    const port = options.port ?? 9980;
-    const maxConnections = options.maxConnections ?? 10_000;
+    const hostname = options.hostname ?? DEFAULT_HOSTNAME;
+    const port = options.port ?? DEFAULT_PORT;
+    const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     const maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
     const handshakeTimeout = options.handshakeTimeout ?? 10_000;
     if (!Number.isInteger(maxConnections) || maxConnections < 1) {

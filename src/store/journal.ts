@@ -19,21 +19,42 @@ import { JournalCorruptError } from "../errors.ts";
 import { type AppendFile, runtime, type TimerId } from "../runtime/mod.ts";
 import { crc32 } from "./checksum.ts";
 
-/** When the journal is flushed to stable storage. */
+/** When the journal is flushed to stable storage (see {@link JournalOptions.fsync}). */
 export type FsyncPolicy = "always" | "everysec" | "no";
 
-/** The journal settings of `server.start({ journal })`. */
+/** Every journal fsync policy, as `--fsync` and {@link JournalOptions.fsync} accept them. */
+export const FSYNC_POLICIES: readonly FsyncPolicy[] = ["always", "everysec", "no"];
+
+/** The fsync policy when none is given. */
+export const DEFAULT_FSYNC: FsyncPolicy = "everysec";
+
+/** Default journal size that triggers compaction: 64 MiB. */
+export const DEFAULT_JOURNAL_MAX_SIZE = 64 * 1024 * 1024;
+
+/** The journal settings of `server.start({ journal })` and `open({ journal })`. */
 export interface JournalOptions {
   /** The journal file. */
   path: string;
   /**
-   * `always`: a reply is sent after its change is fsynced; `everysec` (default):
+   * `always`: a reply is sent after its change is fsynced; `everysec`:
    * fsync once a second, a process crash loses nothing, power loss up to about a
    * second; `no`: the OS decides when to flush.
+   *
+   * @default {"everysec"}
    */
   fsync?: FsyncPolicy;
-  /** Compact (snapshot + fresh journal) when the journal grows past this many bytes. Default 64 MiB. */
+  /**
+   * Compact (snapshot + fresh journal) when the journal grows past this many bytes.
+   *
+   * @default {64 * 1024 * 1024}
+   */
   maxSize?: number;
+  /**
+   * Cut the journal at its first bad record (after copying it aside) instead of refusing to start.
+   *
+   * @default {false}
+   */
+  repair?: boolean;
 }
 
 const MAGIC = new TextEncoder().encode("CDBJRNL\0");

@@ -18,18 +18,18 @@
 import { JournalCorruptError, SnapshotCorruptError } from "../errors.ts";
 import { decode } from "../protocol/codec.ts";
 import { runtime, type TimerId } from "../runtime/mod.ts";
-import { type FsyncPolicy, Journal, JOURNAL_HEADER_SIZE, type JournalOptions, parseJournal } from "./journal.ts";
+import {
+  DEFAULT_FSYNC,
+  DEFAULT_JOURNAL_MAX_SIZE,
+  FSYNC_POLICIES,
+  type FsyncPolicy,
+  Journal,
+  JOURNAL_HEADER_SIZE,
+  type JournalOptions,
+  parseJournal,
+} from "./journal.ts";
 import { capture, decodeSnapshot, encodeCapture, type JournalPosition } from "./snapshot.ts";
 import type { Store } from "./store.ts";
-
-/** Options of {@link Persistence.openJournal}. */
-export interface RecoveryOptions extends JournalOptions {
-  /** Truncate the journal at its first bad record (after copying it aside) instead of refusing to start. */
-  repair?: boolean;
-}
-
-/** Default journal size that triggers compaction: 64 MiB. */
-export const DEFAULT_JOURNAL_MAX_SIZE = 64 * 1024 * 1024;
 
 /** The snapshots and journal of one server. */
 export class Persistence {
@@ -40,7 +40,7 @@ export class Persistence {
   /** Journal position of the tables in memory before any journal was opened (from the last `load`). */
   #loaded: JournalPosition = { epoch: 0, offset: 0 };
   #didLoad = false;
-  #journalOptions: Required<JournalOptions> | undefined;
+  #journalOptions: Required<Omit<JournalOptions, "repair">> | undefined;
   #backup: { path: string; timer?: TimerId } | undefined;
   #saving: Promise<void> = Promise.resolve();
   #compacting: Promise<void> | undefined;
@@ -150,9 +150,9 @@ export class Persistence {
    *
    * @throws {JournalCorruptError} for a bad record before the end, or a journal that does not continue the snapshot
    */
-  async openJournal(options: RecoveryOptions): Promise<void> {
-    const policy: FsyncPolicy = options.fsync ?? "everysec";
-    if (!["always", "everysec", "no"].includes(policy)) {
+  async openJournal(options: JournalOptions): Promise<void> {
+    const policy: FsyncPolicy = options.fsync ?? DEFAULT_FSYNC;
+    if (!FSYNC_POLICIES.includes(policy)) {
       throw new TypeError(`fsync must be "always", "everysec" or "no", not ${JSON.stringify(policy)}`);
     }
     this.#journalOptions = { path: options.path, fsync: policy, maxSize: options.maxSize ?? DEFAULT_JOURNAL_MAX_SIZE };

@@ -6,9 +6,9 @@
  * @module
  */
 import { BadRequestError, WrongTypeError } from "../errors.ts";
+import type { Key } from "../protocol/messages.ts";
 
-/** A dict key: a string or a number. */
-export type Key = string | number;
+export type { Key };
 
 /**
  * Structural equality over stored values: primitives by value (NaN equals

@@ -18,18 +18,23 @@ export interface OpenOptions {
    * it exists, saved at `client.close()` and every `backupInterval` seconds.
    */
   db?: string;
-  /** Seconds between snapshots to `db`; 0 saves only at `close()`. Needs `db`. Default 0. */
+  /**
+   * Seconds between snapshots to `db`; 0 saves only at `close()`. Needs `db`.
+   *
+   * @default {0}
+   */
   backupInterval?: number;
   /**
    * Journal every change to this file before its promise resolves, the same
    * file format as `server.ts --journal`; replayed over the snapshot at `open()`.
    * Compaction writes the snapshot to `db`, or to `<journal>.snapshot` without one.
    */
-  journal?: JournalOptions & {
-    /** Cut the journal at its first bad record (after copying it aside) instead of refusing to open. */
-    repair?: boolean;
-  };
-  /** Log loads, saves and journal recovery to stderr. Default `false`. */
+  journal?: JournalOptions;
+  /**
+   * Log loads, saves and journal recovery to stderr.
+   *
+   * @default {false}
+   */
   log?: boolean;
 }
 

@@ -17,39 +17,79 @@ import {
 import { Channel } from "../../protocol/channel.ts";
 import { decode, encode, WRAPPED_DEPTH } from "../../protocol/codec.ts";
 import { DEFAULT_MAX_FRAME_SIZE } from "../../protocol/frame.ts";
-import { type OpName, REPLY_OK, type ServerHello, WATCH_END, WATCH_EVENT } from "../../protocol/messages.ts";
+import {
+  DEFAULT_HOSTNAME,
+  DEFAULT_PORT,
+  type OpName,
+  REPLY_OK,
+  type ServerHello,
+  WATCH_END,
+  WATCH_EVENT,
+} from "../../protocol/messages.ts";
 import type { WatchSink, WatchTarget } from "../../client/watch.ts";
 import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../../crypto/record.ts";
 import { runtime, type TimerId } from "../../runtime/mod.ts";
 
 /** Options of `connect()`. */
 export interface ConnectOptions {
-  /** Server host. Default `"127.0.0.1"`. */
+  /**
+   * Server host.
+   *
+   * @default {"127.0.0.1"}
+   */
   hostname?: string;
-  /** Server port. Default `9980`. */
+  /**
+   * Server port.
+   *
+   * @default {9980}
+   */
   port?: number;
   /** The server's password, if it has one. */
   password?: string;
-  /** Require an encrypted connection. Default `false`. */
+  /**
+   * Require an encrypted connection.
+   *
+   * @default {false}
+   */
   encrypt?: boolean;
   /**
    * Seal records with Web Crypto rather than the runtime's synchronous AES-256-GCM (`node:crypto`).
-   * Same bytes on the wire, slower. Default `false`, or `true` when `CYBERDB_WEBCRYPTO=1`.
+   * Same bytes on the wire, slower.
+   *
+   * @default {false} (`true` when `CYBERDB_WEBCRYPTO=1`)
    */
   webCrypto?: boolean;
-  /** Milliseconds an unused pooled connection stays open (CyberDB's `time_out`). Default 60000. */
+  /**
+   * Milliseconds an unused pooled connection stays open (CyberDB's `time_out`).
+   *
+   * @default {60000}
+   */
   idleTimeout?: number;
-  /** Milliseconds a request may wait for its reply before it rejects with `TIMEOUT`; 0 waits forever. Default 0. */
+  /**
+   * Milliseconds a request may wait for its reply before it rejects with `TIMEOUT`; 0 waits forever.
+   *
+   * @default {0}
+   */
   requestTimeout?: number;
-  /** Milliseconds to open and authenticate a connection before `TIMEOUT`. Default 10000. */
+  /**
+   * Milliseconds to open and authenticate a connection before `TIMEOUT`.
+   *
+   * @default {10000}
+   */
   connectTimeout?: number;
-  /** Largest request or reply frame in bytes. Default 64 MiB. */
+  /**
+   * Largest request or reply frame in bytes.
+   *
+   * @default {64 * 1024 * 1024}
+   */
   maxFrameSize?: number;
   /**
-   * 0 (default): every proxy leases a connection of its own. N > 0: proxies share at most N
+   * 0: every proxy leases a connection of its own. N > 0: proxies share at most N
    * connections, their requests multiplexed in order — fewer syscalls and round trips when many
    * short-lived proxies run at once, as in a web app. Each proxy's requests are still applied in
    * the order it made them; a slow request delays the others on its connection.
+   *
+   * @default {0}
    */
   sharedConnections?: number;
 }
@@ -94,8 +134,8 @@ export class Connection {
    * @throws {CyberDBError} `AUTH_FAILED`, `ENCRYPTION_*`, `FORBIDDEN`, `TOO_MANY_CONNECTIONS`, `TIMEOUT`, `CONNECTION_CLOSED`
    */
   static async open(options: ConnectOptions): Promise<Connection> {
-    const hostname = options.hostname ?? "127.0.0.1",
-      port = options.port ?? 9980;
+    const hostname = options.hostname ?? DEFAULT_HOSTNAME,
+      port = options.port ?? DEFAULT_PORT;
     const timeout = options.connectTimeout ?? 10_000;
     let timer: TimerId | undefined;
     let channel: Channel | undefined;
