@@ -9,6 +9,8 @@
  */
 import { test } from "node:test";
 import { request as httpRequest } from "node:http";
+import { Buffer } from "node:buffer";
+import { connect as netConnect, type Socket } from "node:net";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readFile, rm, stat, symlink } from "node:fs/promises";
@@ -77,6 +79,111 @@ async function waitForApp(app: Child, url: string, ms = 120_000): Promise<void> 
       throw new Error(`the app did not answer at ${url}:\n${app.stdout}\n${app.stderr}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** One keep-alive HTTP/1.1 connection, by hand: every request on it reaches the same worker. */
+class HttpConnection {
+  #socket: Socket;
+  #buffer = Buffer.alloc(0);
+  #wake: (() => void) | undefined;
+  #ended = false;
+
+  private constructor(socket: Socket) {
+    this.#socket = socket;
+    socket.on("data", (chunk: Buffer) => {
+      this.#buffer = Buffer.concat([this.#buffer, chunk]);
+      this.#wake?.();
+    });
+    const end = () => {
+      this.#ended = true;
+      this.#wake?.();
+    };
+    socket.on("end", end);
+    socket.on("error", end);
+    socket.on("close", end);
+  }
+
+  static open(port: number): Promise<HttpConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = netConnect({ host: "127.0.0.1", port, noDelay: true }, () => resolve(new HttpConnection(socket)));
+      socket.once("error", reject);
+    });
+  }
+
+  /** Sends one request and reads its answer (Content-Length bodies only, as the app sends). */
+  async request(method: string, path: string, body = ""): Promise<{ headers: Map<string, string>; body: string }> {
+    const bytes = Buffer.from(body);
+    // One write: a request in two would wait for the peer's delayed ACK (Nagle).
+    this.#socket.write(Buffer.concat([
+      Buffer.from(`${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${bytes.length}\r\n\r\n`),
+      bytes,
+    ]));
+    const until = performance.now() + 10_000;
+    for (;;) {
+      const head = this.#buffer.indexOf("\r\n\r\n");
+      if (head >= 0) {
+        const lines = this.#buffer.subarray(0, head).toString("latin1").split("\r\n");
+        const headers = new Map(
+          lines.slice(1).map((line) => {
+            const colon = line.indexOf(":");
+            return [line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()] as [string, string];
+          }),
+        );
+        const length = Number(headers.get("content-length"));
+        assert.ok(Number.isInteger(length), `no content-length in ${lines.join(" | ")}`);
+        if (this.#buffer.length >= head + 4 + length) {
+          const answer = this.#buffer.subarray(head + 4, head + 4 + length).toString("utf8");
+          this.#buffer = this.#buffer.subarray(head + 4 + length);
+          return { headers, body: answer };
+        }
+      }
+      if (this.#ended || performance.now() > until) throw new Error(`no answer to ${method} ${path}`);
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        setTimeout(resolve, 100);
+      });
+    }
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
+}
+
+/**
+ * Holds one keep-alive connection to each worker, changes `content` through
+ * one of them, and polls every worker's `GET /` (answered from its cache,
+ * kept fresh by watch()) until it gives the new content.
+ *
+ * @returns for each worker, the milliseconds from sending the change to that worker answering it
+ */
+async function changeReachesEveryWorker(port: number): Promise<number[]> {
+  const byWorker = new Map<string, HttpConnection>();
+  try {
+    for (let i = 0; i < 400 && byWorker.size < WORKERS; i++) {
+      const connection = await HttpConnection.open(port);
+      const answer = await connection.request("GET", "/");
+      assert.equal(answer.body, CONTENT);
+      const worker = answer.headers.get("x-worker")!;
+      if (byWorker.has(worker)) connection.close();
+      else byWorker.set(worker, connection);
+    }
+    assert.equal(byWorker.size, WORKERS, "a connection to each worker");
+    const connections = [...byWorker.values()];
+    const text = `changed through one worker at ${Date.now()}`;
+    const sent = performance.now();
+    assert.equal((await connections[0].request("PUT", "/content", text)).body, '{"code":1}');
+    const delays = await Promise.all(connections.map(async (connection) => {
+      for (let i = 0; i < 1000; i++) {
+        if (JSON.parse((await connection.request("GET", "/")).body).content === text) return performance.now() - sent;
+      }
+      throw new Error("a worker never answered the new content");
+    }));
+    await connections[0].request("PUT", "/content", "Hello CyberDB!");
+    return delays;
+  } finally {
+    for (const connection of byWorker.values()) connection.close();
   }
 }
 
@@ -155,7 +262,8 @@ async function exercise(base: string, server: Server, env: Record<string, string
 }
 
 test(
-  "deno serve --parallel with 4 workers shares one server: 2,000 reads answer the story, 2,000 increments count 2,000",
+  "deno serve --parallel with 4 workers shares one server: 2,000 reads answer the story, 2,000 increments count 2,000, " +
+    "and a change made through one worker reaches every worker's watched cache within 100 ms",
   {
     skip: NOT_DENO,
     timeout: 600_000,
@@ -198,6 +306,11 @@ test(
       console.log(
         `deno serve --parallel, ${WORKERS} workers, ${CONNECTIONS} connections: GET / ${rate.toFixed(0)} req/s`,
       );
+      const delays = await changeReachesEveryWorker(port);
+      console.log(
+        `a change reached the ${WORKERS} workers' caches after ${delays.map((d) => d.toFixed(1)).join(", ")} ms`,
+      );
+      assert.ok(delays.every((delay) => delay < 100), `${delays.map((d) => d.toFixed(1)).join(", ")} ms`);
     } finally {
       // SIGKILL: on SIGTERM deno serve waits for open keep-alive connections, and fetch keeps its pool open.
       await app?.stop();

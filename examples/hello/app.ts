@@ -8,7 +8,16 @@
  * DENO_JOBS=4 deno serve --parallel -A examples/hello/app.ts
  * curl localhost:8000/              # {"code":1,"content":"Hello CyberDB!"}
  * curl -X POST localhost:8000/hits  # {"code":1,"hits":1}
+ * curl -X PUT --data 'Hi!' localhost:8000/content  # {"code":1}: every worker answers "Hi!" from now on
  * ```
+ *
+ * `GET /` answers from a per-worker cache of `content`, kept fresh by
+ * `centre.watch()`: a change made through any worker (or any client) reaches
+ * every worker's cache within milliseconds. The cache watches first, then
+ * reads, so no change falls between the two; when the watch ends (the
+ * connection dropped, or the worker fell behind), the cache is dropped and
+ * the next request reads again and watches again. Each answer names its
+ * worker in an `x-worker` header.
  *
  * Where the server is: `CYBERDB_HOST` (127.0.0.1), `CYBERDB_PORT` (9980),
  * `CYBERDB_PASSWORD` (hWjYvVdqRC), `CYBERDB_ENCRYPT` (on; `0` or `false`
@@ -37,20 +46,66 @@ function client(): Promise<Client> {
   return pool;
 }
 
+// This worker's copy of centre's "content", and the watch that keeps it fresh.
+let cache: Promise<{ content: unknown }> | undefined;
+function cachedContent(): Promise<unknown> {
+  cache ??= follow().catch((error) => {
+    cache = undefined;
+    throw error;
+  });
+  return cache.then((entry) => entry.content);
+}
+
+async function follow(): Promise<{ content: unknown }> {
+  const proxy = await (await client()).getProxy().connect(); // held for as long as the watch runs
+  try {
+    const centre = await proxy.getCyberDict("centre");
+    // Watch first, then read: a change committed in between is in the feed, so none is missed.
+    const changes = await centre.watch({ keys: ["content"] });
+    const entry = { content: await centre.get("content") };
+    (async () => {
+      try {
+        for await (const change of changes) {
+          for (const one of change.op === "batch" ? change.changes : [change]) {
+            entry.content = one.op === "set" ? one.value : undefined; // delete or clear: gone
+          }
+        }
+      } catch (error) {
+        console.error(`content cache: ${(error as Error).message}`);
+      } finally {
+        cache = undefined; // the next request reads again, then watches again
+        await proxy.close();
+      }
+    })();
+    return entry;
+  } catch (error) {
+    await proxy.close();
+    throw error;
+  }
+}
+
+const WORKER = crypto.randomUUID().slice(0, 8);
+const ROUTES = ["GET /", "POST /hits", "PUT /content"];
+
 async function fetch(request: Request): Promise<Response> {
   const route = `${request.method} ${new URL(request.url).pathname}`;
-  if (route !== "GET /" && route !== "POST /hits") {
-    return Response.json({ code: 0, error: `no route ${route}` }, { status: 404 });
+  const headers = { "x-worker": WORKER };
+  if (!ROUTES.includes(route)) {
+    return Response.json({ code: 0, error: `no route ${route}` }, { status: 404, headers });
   }
   try {
+    if (route === "GET /") return Response.json({ code: 1, content: await cachedContent() }, { headers });
     await using proxy = await (await client()).getProxy().connect(); // back to the pool when done
     const centre = await proxy.getCyberDict("centre");
-    if (route === "GET /") return Response.json({ code: 1, content: await centre.get("content") });
+    if (route === "PUT /content") {
+      await centre.set("content", await request.text());
+      return Response.json({ code: 1 }, { headers });
+    }
     // increment is one atomic request on the server: no update is lost between workers.
-    return Response.json({ code: 1, hits: await centre.increment("hits") });
+    return Response.json({ code: 1, hits: await centre.increment("hits") }, { headers });
   } catch (error) {
     console.error(error);
-    return Response.json({ code: 0, error: (error as Error).message }, { status: 500 });
+    return Response.json({ code: 0, error: (error as Error).message }, { status: 500, headers });
   }
 }
 
