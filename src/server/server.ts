@@ -8,19 +8,16 @@ import { PASSWORD_ITERATIONS, passwordKey, randomBytes, type ServerAuth } from "
 import { ForbiddenError, TooManyConnectionsError } from "../errors.ts";
 import { Channel } from "../protocol/channel.ts";
 import { encode } from "../protocol/codec.ts";
-import { DEFAULT_MAX_FRAME_SIZE } from "../protocol/frame.ts";
 import { type Conn, type Listener, runtime } from "../runtime/mod.ts";
-import type { JournalOptions } from "../store/journal.ts";
-import { DEFAULT_HOSTNAME, DEFAULT_PORT, type ServerInfo } from "../protocol/messages.ts";
+import type { ServerInfo } from "../protocol/messages.ts";
 import { VERSION } from "../version.ts";
 import { Persistence } from "../store/persistence.ts";
-import { serveSession } from "./session.ts";
+import { serveSession, type SessionContext } from "./session.ts";
 import { Store } from "../store/store.ts";
-import { DEFAULT_WATCH_BUFFER } from "./watches.ts";
-import { IpWhitelist, parseIp } from "./whitelist.ts";
+import { type ResolvedStartOptions, resolveStartOptions, type StartOptions } from "./start_options.ts";
+import { IpWhitelist } from "./whitelist.ts";
 
-/** Most concurrent connections when {@link StartOptions.maxConnections} is not given. */
-export const DEFAULT_MAX_CONNECTIONS = 10_000;
+export { DEFAULT_MAX_CONNECTIONS, type StartOptions } from "./start_options.ts";
 
 /** Options of `new Server()`. */
 export interface ServerOptions {
@@ -30,69 +27,6 @@ export interface ServerOptions {
    * @default {false}
    */
   log?: boolean;
-}
-
-/** Options of {@link Server.start}. */
-export interface StartOptions {
-  /**
-   * Address to listen on.
-   *
-   * @default {"127.0.0.1"}
-   */
-  hostname?: string;
-  /**
-   * Port to listen on; 0 picks any free port.
-   *
-   * @default {9980}
-   */
-  port?: number;
-  /** Password clients must prove they know. Without one, only loopback addresses may be listened on. */
-  password?: string;
-  /**
-   * Require encrypted connections (AES-256-GCM). Needs a password.
-   *
-   * @default {false}
-   */
-  encrypt?: boolean;
-  /**
-   * Seal records with Web Crypto rather than the runtime's synchronous AES-256-GCM (`node:crypto`).
-   * Same bytes on the wire, slower.
-   *
-   * @default {false} (`true` when `CYBERDB_WEBCRYPTO=1`)
-   */
-  webCrypto?: boolean;
-  /**
-   * Most concurrent connections; the next one is refused with `TOO_MANY_CONNECTIONS`.
-   *
-   * @default {10000}
-   */
-  maxConnections?: number;
-  /**
-   * Largest request or reply frame in bytes.
-   *
-   * @default {64 * 1024 * 1024}
-   */
-  maxFrameSize?: number;
-  /**
-   * Milliseconds a new connection has to authenticate.
-   *
-   * @default {10000}
-   */
-  handshakeTimeout?: number;
-  /**
-   * Most bytes of change events waiting for one connection (its client reads them too slowly)
-   * before that connection's watches end with `SLOW_CONSUMER`, as Redis's
-   * `client-output-buffer-limit pubsub`.
-   *
-   * @default {8 * 1024 * 1024}
-   */
-  watchBuffer?: number;
-  /**
-   * Journal every change to this file before acknowledging it; on start, replay it over the loaded
-   * snapshot. Compaction writes the snapshot to the backup path ({@link Server.setBackup}), or to
-   * `<journal>.snapshot` when none is set.
-   */
-  journal?: JournalOptions;
 }
 
 /** Where a started server listens. */
@@ -109,11 +43,15 @@ export interface BackupOptions {
   interval: number;
 }
 
-const LOOPBACK = new IpWhitelist(["127.0.0.0/8", "::1"]);
-
-function isLoopback(hostname: string): boolean {
-  return hostname === "localhost" ||
-    (parseIp(hostname) !== undefined && LOOPBACK.allows(hostname));
+/** The server's side of the handshake: a fresh salt and the key derived from the password (none without one). */
+async function serverAuth(password: string | undefined, encrypt: boolean): Promise<ServerAuth> {
+  const salt = randomBytes(16);
+  return {
+    key: password === undefined ? undefined : await passwordKey(password, salt, PASSWORD_ITERATIONS),
+    salt,
+    iterations: PASSWORD_ITERATIONS,
+    encrypt,
+  };
 }
 
 /**
@@ -159,88 +97,65 @@ export class Server {
     if (this.#listener) {
       throw new Error("the server is already started; close it first");
     }
-    const hostname = options.hostname ?? DEFAULT_HOSTNAME;
-    const port = options.port ?? DEFAULT_PORT;
-    const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-    const maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
-    const handshakeTimeout = options.handshakeTimeout ?? 10_000;
-    if (!Number.isInteger(maxConnections) || maxConnections < 1) {
-      throw new RangeError("maxConnections must be ≥ 1");
-    }
-    const watchBuffer = options.watchBuffer ?? DEFAULT_WATCH_BUFFER;
-    if (!Number.isSafeInteger(watchBuffer) || watchBuffer < 1024) {
-      throw new RangeError("watchBuffer must be a whole number of bytes ≥ 1024");
-    }
-    if (options.password === "") {
-      throw new TypeError(
-        "the password must not be empty; omit it to turn auth off",
-      );
-    }
-    if (options.password === undefined && !isLoopback(hostname)) {
-      throw new Error(
-        `refusing to listen on ${hostname} without a password (protected mode): anyone who can reach it could ` +
-          `read and change every table. Set a password (--password or CYBERDB_PASSWORD), or listen on 127.0.0.1`,
-      );
-    }
-    if (options.encrypt && options.password === undefined) {
-      throw new TypeError("encryption keys are derived from the password: set a password to use encrypt");
-    }
-    const salt = randomBytes(16);
-    const auth: ServerAuth = {
-      key: options.password === undefined ? undefined : await passwordKey(options.password, salt, PASSWORD_ITERATIONS),
-      salt,
-      iterations: PASSWORD_ITERATIONS,
-      encrypt: options.encrypt ?? false,
-    };
+    const resolved = resolveStartOptions(options);
+    const auth = await serverAuth(options.password, resolved.encrypt);
     if (options.journal) await this.#persistence.openJournal(options.journal);
     let listener: Listener;
     try {
-      listener = await runtime.listen({ hostname, port });
+      listener = await runtime.listen({ hostname: resolved.hostname, port: resolved.port });
     } catch (error) {
       await this.#persistence.close();
       throw error;
     }
     this.#listener = listener;
     this.#startedAt = performance.now();
+    const context = this.#sessionContext(auth, resolved, options.webCrypto);
+    this.#accepting = this.#acceptLoop(listener, (conn) => this.#accept(conn, context, resolved.maxConnections));
+    this.#writeLog(
+      `listening on ${listener.addr.hostname}:${listener.addr.port}`,
+    );
+    return { ...listener.addr };
+  }
+
+  /** What every session of this start shares: the tables, the auth, the limits, the journal. */
+  #sessionContext(auth: ServerAuth, resolved: ResolvedStartOptions, webCrypto: boolean | undefined): SessionContext {
     const persistence = this.#persistence;
-    const context = {
+    return {
       store: this.#store,
       engine: "remote",
       auth,
-      records: { webCrypto: options.webCrypto },
-      maxFrameSize,
-      handshakeTimeout,
-      watchBuffer,
+      records: { webCrypto },
+      maxFrameSize: resolved.maxFrameSize,
+      handshakeTimeout: resolved.handshakeTimeout,
+      watchBuffer: resolved.watchBuffer,
       stats: this.#stats,
       log: (message: string) => this.#writeLog(message),
       journal: () => persistence.journal,
       afterCommit: () => persistence.maybeCompact(),
       info: () => this.info(),
     };
-    this.#accepting = this.#acceptLoop(listener, (conn) => {
-      const channel = new Channel(conn);
-      const refusal = this.#refusal(conn, maxConnections);
-      if (refusal) {
-        this.#stats.refused++;
-        this.#writeLog(
-          `${conn.remoteAddr.hostname}: refused: ${refusal.message}`,
-        );
-        channel.send(encode({ error: [refusal.code, refusal.message] }));
-        channel.drain().finally(() => channel.close());
-        return;
-      }
-      this.#stats.connections++;
-      this.#channels.add(channel);
-      const session = serveSession(channel, context).finally(() => {
-        this.#channels.delete(channel);
-        this.#sessions.delete(session);
-      });
-      this.#sessions.add(session);
+  }
+
+  /** Takes a new connection: refuses it (whitelist, connection limit) with an error frame, or serves a session on it. */
+  #accept(conn: Conn, context: SessionContext, maxConnections: number): void {
+    const channel = new Channel(conn);
+    const refusal = this.#refusal(conn, maxConnections);
+    if (refusal) {
+      this.#stats.refused++;
+      this.#writeLog(
+        `${conn.remoteAddr.hostname}: refused: ${refusal.message}`,
+      );
+      channel.send(encode({ error: [refusal.code, refusal.message] }));
+      channel.drain().finally(() => channel.close());
+      return;
+    }
+    this.#stats.connections++;
+    this.#channels.add(channel);
+    const session = serveSession(channel, context).finally(() => {
+      this.#channels.delete(channel);
+      this.#sessions.delete(session);
     });
-    this.#writeLog(
-      `listening on ${listener.addr.hostname}:${listener.addr.port}`,
-    );
-    return { ...listener.addr };
+    this.#sessions.add(session);
   }
 
   #refusal(

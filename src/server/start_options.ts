@@ -1,0 +1,145 @@
+/**
+ * What `Server.start` can be asked for: the options, their defaults, and the
+ * checks they pass before anything is opened.
+ *
+ * @module
+ */
+import { DEFAULT_MAX_FRAME_SIZE } from "../protocol/frame.ts";
+import { DEFAULT_HOSTNAME, DEFAULT_PORT } from "../protocol/messages.ts";
+import type { JournalOptions } from "../store/journal.ts";
+import { DEFAULT_WATCH_BUFFER } from "./watches.ts";
+import { IpWhitelist, parseIp } from "./whitelist.ts";
+
+/** Most concurrent connections when {@link StartOptions.maxConnections} is not given. */
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+
+/** Milliseconds a new connection has to authenticate when {@link StartOptions.handshakeTimeout} is not given. */
+const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
+
+/** Options of `Server.start`. */
+export interface StartOptions {
+  /**
+   * Address to listen on.
+   *
+   * @default {"127.0.0.1"}
+   */
+  hostname?: string;
+  /**
+   * Port to listen on; 0 picks any free port.
+   *
+   * @default {9980}
+   */
+  port?: number;
+  /** Password clients must prove they know. Without one, only loopback addresses may be listened on. */
+  password?: string;
+  /**
+   * Require encrypted connections (AES-256-GCM). Needs a password.
+   *
+   * @default {false}
+   */
+  encrypt?: boolean;
+  /**
+   * Seal records with Web Crypto rather than the runtime's synchronous AES-256-GCM (`node:crypto`).
+   * Same bytes on the wire, slower.
+   *
+   * @default {false} (`true` when `CYBERDB_WEBCRYPTO=1`)
+   */
+  webCrypto?: boolean;
+  /**
+   * Most concurrent connections; the next one is refused with `TOO_MANY_CONNECTIONS`.
+   *
+   * @default {10000}
+   */
+  maxConnections?: number;
+  /**
+   * Largest request or reply frame in bytes.
+   *
+   * @default {64 * 1024 * 1024}
+   */
+  maxFrameSize?: number;
+  /**
+   * Milliseconds a new connection has to authenticate.
+   *
+   * @default {10000}
+   */
+  handshakeTimeout?: number;
+  /**
+   * Most bytes of change events waiting for one connection (its client reads them too slowly)
+   * before that connection's watches end with `SLOW_CONSUMER`, as Redis's
+   * `client-output-buffer-limit pubsub`.
+   *
+   * @default {8 * 1024 * 1024}
+   */
+  watchBuffer?: number;
+  /**
+   * Journal every change to this file before acknowledging it; on start, replay it over the loaded
+   * snapshot. Compaction writes the snapshot to the backup path (`Server.setBackup`), or to
+   * `<journal>.snapshot` when none is set.
+   */
+  journal?: JournalOptions;
+}
+
+const LOOPBACK = new IpWhitelist(["127.0.0.0/8", "::1"]);
+
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" ||
+    (parseIp(hostname) !== undefined && LOOPBACK.allows(hostname));
+}
+
+/** {@link StartOptions} with every default filled in and every limit checked. */
+export interface ResolvedStartOptions {
+  hostname: string;
+  port: number;
+  encrypt: boolean;
+  maxConnections: number;
+  maxFrameSize: number;
+  handshakeTimeout: number;
+  watchBuffer: number;
+}
+
+/**
+ * Fills in the defaults and checks the limits and the password rules, before anything is opened.
+ *
+ * @param options what `start()` was given
+ * @returns every setting, defaults filled in
+ * @throws {RangeError} for a limit out of range
+ * @throws {TypeError} for an empty password, or encryption without a password
+ * @throws {Error} for a non-loopback address without a password (protected mode)
+ */
+export function resolveStartOptions(options: StartOptions): ResolvedStartOptions {
+  const hostname = options.hostname ?? DEFAULT_HOSTNAME;
+  const port = options.port ?? DEFAULT_PORT;
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+  const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  if (!Number.isInteger(maxConnections) || maxConnections < 1) {
+    throw new RangeError("maxConnections must be ≥ 1");
+  }
+  const watchBuffer = options.watchBuffer ?? DEFAULT_WATCH_BUFFER;
+  if (!Number.isSafeInteger(watchBuffer) || watchBuffer < 1024) {
+    throw new RangeError("watchBuffer must be a whole number of bytes ≥ 1024");
+  }
+  if (options.password === "") {
+    throw new TypeError(
+      "the password must not be empty; omit it to turn auth off",
+    );
+  }
+  if (options.password === undefined && !isLoopback(hostname)) {
+    throw new Error(
+      `refusing to listen on ${hostname} without a password (protected mode): anyone who can reach it could ` +
+        `read and change every table. Set a password (--password or CYBERDB_PASSWORD), or listen on 127.0.0.1`,
+    );
+  }
+  if (options.encrypt && options.password === undefined) {
+    throw new TypeError("encryption keys are derived from the password: set a password to use encrypt");
+  }
+  return {
+    hostname,
+    port,
+    encrypt: options.encrypt ?? false,
+    maxConnections,
+    maxFrameSize,
+    handshakeTimeout,
+    watchBuffer,
+  };
+}
