@@ -30,7 +30,7 @@ export { connect, type ConnectOptions } from "./src/engines/remote/mod.ts";
 export { open, type OpenOptions } from "./src/engines/memory/mod.ts";
 export type { FsyncPolicy, JournalOptions } from "./src/store/journal.ts";
 export { Proxy } from "./src/client/proxy.ts";
-export { CyberDict, type DictInit, type Key, type Requester } from "./src/client/cyber_dict.ts";
+export { CyberDict, type DictInit, type Key, type Requester, type SetOptions } from "./src/client/cyber_dict.ts";
 export { CyberList, type SortOptions } from "./src/client/cyber_list.ts";
 export {
   type Batch,

@@ -24,6 +24,12 @@ export type DictInit<V> =
   | ReadonlyMap<Key, V>
   | Iterable<readonly [Key, V]>;
 
+/** Options of {@link CyberDict.set}, {@link CyberDict.setDefault} and {@link CyberDict.update}. */
+export interface SetOptions {
+  /** Milliseconds until the entry expires (then it is gone for every op); without it, it never does. */
+  expireIn?: number;
+}
+
 /** Anything that can send a request over a connection: a `Proxy`. */
 export interface Requester {
   /** Sends one op on one table and resolves to the reply's value. */
@@ -111,9 +117,49 @@ export class CyberDict<V = unknown> implements AsyncIterable<[Key, V]> {
     return this.#call("d.get", key, ...fallback.slice(0, 1));
   }
 
-  /** Stores `value` under `key`. */
-  set(key: Key, value: V): Promise<void> {
-    return this.#call("d.set", key, value);
+  /**
+   * Stores `value` under `key`, replacing any expiry the key had.
+   *
+   * @param options `{ expireIn: ms }`: the entry expires that long from now
+   * @throws {BadRequestError} for an `expireIn` that is not a finite number ≥ 0
+   * @example
+   * ```ts
+   * import { connect, Server } from "../../mod.ts";
+   * const server = new Server();
+   * const client = await connect({ port: (await server.start({ port: 0 })).port });
+   * {
+   *   await using proxy = await client.getProxy().connect();
+   *   const sessions = await proxy.createCyberDict("sessions");
+   *   await sessions.set("sid:1", { user: 7 }, { expireIn: 30_000 });
+   *   console.log(await sessions.ttl("sid:1") !== null); // true
+   * }
+   * await client.close();
+   * await server.close();
+   * ```
+   */
+  set(key: Key, value: V, options?: SetOptions): Promise<void> {
+    return options?.expireIn === undefined
+      ? this.#call("d.set", key, value)
+      : this.#call("d.set", key, value, { expireIn: options.expireIn });
+  }
+
+  /**
+   * Makes `key` expire `ms` milliseconds from now (0: at once).
+   *
+   * @returns whether the key exists; the expiry is set only then
+   */
+  expire(key: Key, ms: number): Promise<boolean> {
+    return this.#call("d.expire", key, ms);
+  }
+
+  /** Removes `key`'s expiry; resolves to whether it had one. */
+  persist(key: Key): Promise<boolean> {
+    return this.#call("d.persist", key);
+  }
+
+  /** Milliseconds until `key` expires: `null` when it has no expiry, `undefined` when it is missing. */
+  ttl(key: Key): Promise<number | null | undefined> {
+    return this.#call("d.ttl", key);
   }
 
   /**
@@ -185,14 +231,26 @@ export class CyberDict<V = unknown> implements AsyncIterable<[Key, V]> {
     return this.#call("d.clear");
   }
 
-  /** Stores `value` under `key` only if the key is missing; resolves to the value now stored. */
-  setDefault(key: Key, value: V): Promise<V> {
-    return this.#call("d.setDefault", key, value);
+  /**
+   * Stores `value` under `key` only if the key is missing; resolves to the value now stored.
+   *
+   * @param options `{ expireIn: ms }`: a value stored now expires that long from now
+   */
+  setDefault(key: Key, value: V, options?: SetOptions): Promise<V> {
+    return options?.expireIn === undefined
+      ? this.#call("d.setDefault", key, value)
+      : this.#call("d.setDefault", key, value, { expireIn: options.expireIn });
   }
 
-  /** Stores every entry of an object, a `Map` or `[key, value]` pairs, in one atomic request. */
-  update(entries: DictInit<V>): Promise<void> {
-    return this.#call("d.update", toEntries(entries));
+  /**
+   * Stores every entry of an object, a `Map` or `[key, value]` pairs, in one atomic request.
+   *
+   * @param options `{ expireIn: ms }`: every entry stored expires that long from now
+   */
+  update(entries: DictInit<V>, options?: SetOptions): Promise<void> {
+    return options?.expireIn === undefined
+      ? this.#call("d.update", toEntries(entries))
+      : this.#call("d.update", toEntries(entries), { expireIn: options.expireIn });
   }
 
   /**

@@ -33,7 +33,7 @@ export const WATCH_EVENT = 2;
 export const WATCH_END = 3;
 
 /** Ops on the store as a whole. */
-export type StoreOp = "tables" | "create" | "open" | "drop" | "info" | "watch" | "unwatch";
+export type StoreOp = "tables" | "create" | "open" | "drop" | "info" | "watch" | "unwatch" | "timed";
 
 /**
  * The argument of a `watch` request: `[id, "watch", table, spec]`; table `""`
@@ -62,7 +62,10 @@ export type DictOp =
   | "d.update"
   | "d.pop"
   | "d.popItem"
-  | "d.increment";
+  | "d.increment"
+  | "d.expire"
+  | "d.persist"
+  | "d.ttl";
 
 /** Ops on a CyberList. */
 export type ListOp =
@@ -143,8 +146,11 @@ export interface ServerInfo {
   connections: { current: number; total: number; refused: number };
   /** Requests served since start. */
   requests: number;
-  /** Every table with its kind and number of entries or items, in creation order. */
-  tables: { name: string; type: TableKind; size: number }[];
+  /**
+   * Every table with its kind and number of entries or items, in creation order; a dict with
+   * entries that have an expiry also says how many (expired ones not yet reclaimed included).
+   */
+  tables: { name: string; type: TableKind; size: number; expiring?: number }[];
   /** Memory of the server process, in bytes. */
   memory: { rss: number };
   /** The last snapshot written, or `null` if none yet. */

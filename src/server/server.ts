@@ -11,6 +11,7 @@ import { encode } from "../protocol/codec.ts";
 import { type Conn, type Listener, runtime } from "../runtime/mod.ts";
 import type { ServerInfo } from "../protocol/messages.ts";
 import { VERSION } from "../version.ts";
+import { ActiveExpiry } from "../store/expiry.ts";
 import { Persistence } from "../store/persistence.ts";
 import { serveSession, type SessionContext } from "./session.ts";
 import { Store } from "../store/store.ts";
@@ -75,6 +76,8 @@ export class Server {
   #channels = new Set<Channel>();
   #whitelist: IpWhitelist | undefined;
   #persistence = new Persistence(this.#store, (message) => this.#writeLog(message));
+  /** Reclaims expired entries no client touches. */
+  #expiry = new ActiveExpiry(this.#store);
   #stats = { requests: 0, connections: 0, refused: 0 };
   #startedAt = 0;
 
@@ -109,6 +112,7 @@ export class Server {
     }
     this.#listener = listener;
     this.#startedAt = performance.now();
+    this.#expiry.start();
     const context = this.#sessionContext(auth, resolved, options.webCrypto);
     this.#accepting = this.#acceptLoop(listener, (conn) => this.#accept(conn, context, resolved.maxConnections));
     this.#writeLog(
@@ -291,6 +295,7 @@ export class Server {
   async close(): Promise<void> {
     this.#listener?.close();
     this.#listener = undefined;
+    this.#expiry.stop();
     for (const channel of this.#channels) channel.close();
     await this.#accepting;
     await Promise.all(this.#sessions);

@@ -17,10 +17,18 @@
  * - Lookup is open addressing with linear probing over entry numbers. The hash
  *   is seeded per map, so keys chosen to collide on one server do not collide
  *   on another. Keys are stored in the exact form of `dict_key.ts`.
+ * - An entry may expire: its time (epoch ms by the store's clock) is kept per
+ *   entry in a `Float64Array` allocated with the first expiry, so a map that
+ *   never expires anything pays nothing. An expired entry is invisible to
+ *   every method at once; its memory goes when a lookup meets it or when
+ *   {@link CompactMap.expireSome} (the active expiry) sweeps past it.
  *
  * @module
  */
+import { now } from "./clock.ts";
 import { decodeKey, KeyBytes, LATIN1 } from "./dict_key.ts";
+import { ExpiryTimes } from "./expiry_times.ts";
+import { grown, release, varintSize, writeVarint } from "./typed_arrays.ts";
 import type { Key } from "./values.ts";
 
 /** Size of a full arena page, and of the first page of a new map. */
@@ -29,6 +37,8 @@ const PAGE = 1 << 20, FIRST_PAGE = 256;
 const DELETED = 0xffffffff;
 /** Dead bytes and holes tolerated before a compaction, whatever the map's size. */
 const SLACK = 1 << 20;
+/** Live entries up to which a compaction after an expiry sweep is cheap enough (well under 1 ms). */
+const CHEAP_COMPACTION = 8192;
 
 /** A map from {@link Key}s to byte strings, in insertion order. */
 export class CompactMap {
@@ -51,6 +61,8 @@ export class CompactMap {
   /** Entries numbered so far, holes included. */
   #entries = 0;
   #size = 0;
+  /** Entry → when it expires. */
+  #expires = new ExpiryTimes();
   /** Entry + 1 for each occupied slot, 0 for an empty one; the length is a power of two. */
   #slots = new Int32Array(128);
   readonly #seed = crypto.getRandomValues(new Uint32Array(1))[0];
@@ -65,14 +77,19 @@ export class CompactMap {
   #rValueLength = 0;
   #rEnd = 0;
 
-  /** Number of entries. */
+  /** Number of entries (expired ones not counted, even before they are removed). */
   get size(): number {
-    return this.#size;
+    return this.#size - this.#expires.countExpired(this.#entries, now());
+  }
+
+  /** Entries that have an expiry (some may be past it, not yet removed). */
+  get expiring(): number {
+    return this.#expires.count;
   }
 
   /** Returns whether the key is present. */
   has(key: Key): boolean {
-    return this.#find(key) >= 0;
+    return this.#lookup(key) >= 0;
   }
 
   /**
@@ -80,16 +97,21 @@ export class CompactMap {
    * result is a view into the arena: valid until the map is next changed.
    */
   get(key: Key): Uint8Array | undefined {
-    const slot = this.#find(key);
+    const slot = this.#lookup(key);
     if (slot < 0) return undefined;
     return this.#valueOf(this.#slots[slot] - 1);
   }
 
-  /** Stores a copy of `value` under the key. */
-  set(key: Key, value: Uint8Array): void {
-    const slot = this.#find(key);
+  /**
+   * Stores a copy of `value` under the key.
+   *
+   * @param expiresAt when the entry expires (epoch ms), 0 for never
+   */
+  set(key: Key, value: Uint8Array, expiresAt = 0): void {
+    const slot = this.#lookup(key);
     if (slot >= 0) {
       const entry = this.#slots[slot] - 1;
+      this.#setExpiry(entry, expiresAt);
       this.#read(entry);
       if (this.#rValueLength === value.length) {
         this.#rBytes.set(value, this.#rValue);
@@ -105,12 +127,13 @@ export class CompactMap {
     this.#append(entry, value);
     this.#hashes[entry] = this.#keyHash;
     this.#slots[~slot] = entry + 1;
+    this.#setExpiry(entry, expiresAt);
     if (++this.#size * 2 > this.#slots.length) this.#rehash(this.#slots.length * 2);
   }
 
   /** Removes a key; returns whether it was present. */
   delete(key: Key): boolean {
-    const slot = this.#find(key);
+    const slot = this.#lookup(key);
     if (slot < 0) return false;
     this.#remove(slot);
     this.#compactIfWasteful();
@@ -132,6 +155,46 @@ export class CompactMap {
     this.#at = new Uint32Array(64);
     this.#hashes = new Uint32Array(64);
     this.#slots = new Int32Array(128);
+    this.#expires.clear();
+  }
+
+  /** When the key expires (epoch ms), 0 when it never does, `undefined` when it is missing. */
+  expiresAt(key: Key): number | undefined {
+    const slot = this.#lookup(key);
+    return slot < 0 ? undefined : this.#expires.of(this.#slots[slot] - 1);
+  }
+
+  /**
+   * Sets when the key expires (epoch ms, 0 for never).
+   *
+   * @returns whether the key is present (nothing is changed otherwise)
+   */
+  setExpiry(key: Key, expiresAt: number): boolean {
+    const slot = this.#lookup(key);
+    if (slot < 0) return false;
+    this.#setExpiry(this.#slots[slot] - 1, expiresAt);
+    return true;
+  }
+
+  /**
+   * The active expiry: removes expired entries, going on from where the last
+   * call stopped, until every entry was looked at once or `performance.now()`
+   * reaches `deadline` (the clock is read every 256 entries).
+   *
+   * @param at the time entries expire by (epoch ms)
+   * @param deadline when to stop (by `performance.now()`)
+   * @returns whether it stopped at the deadline with entries left to look at
+   */
+  expireSome(at: number, deadline: number): boolean {
+    const { removed, outOfTime } = this.#expires.sweep(
+      () => this.#entries,
+      at,
+      deadline,
+      (entry) => this.#remove(this.#slotOf(entry)),
+    );
+    // A compaction copies every live entry: done here only while that is quick, else at the next write.
+    if (removed > 0 && this.#size <= CHEAP_COMPACTION) this.#compactIfWasteful();
+    return outOfTime;
   }
 
   /**
@@ -139,9 +202,13 @@ export class CompactMap {
    * (a view, valid until the map is next changed), or `undefined` when the map is empty.
    */
   popLast(): [Key, Uint8Array] | undefined {
-    if (this.#size === 0) return undefined;
     let entry = this.#entries - 1;
-    while (this.#page[entry] === DELETED) entry--;
+    for (const at = now(); entry >= 0; entry--) {
+      if (this.#page[entry] === DELETED) continue;
+      if (!this.#expires.expired(entry, at)) break;
+      this.#remove(this.#slotOf(entry));
+    }
+    if (entry < 0) return undefined;
     const key = this.#keyOf(entry);
     const value = this.#valueOf(entry);
     this.delete(key); // a compaction copies into new pages: the view stays intact
@@ -149,16 +216,23 @@ export class CompactMap {
   }
 
   /**
-   * Calls `visit` for each entry in insertion order with its key and value
-   * bytes (a view, valid during the call), until it returns `false`. `visit`
-   * must not change the map.
+   * Calls `visit` for each entry not expired by `at`, in insertion order, with
+   * its key, value bytes (a view, valid during the call) and expiry (0 for
+   * none), until it returns `false`. `visit` must not change the map.
    *
    * @param from a cursor returned by an earlier call on the unchanged map
+   * @param at entries expired by this time (epoch ms) are skipped
    * @returns a cursor to go on from, or `undefined` once every entry was visited
    */
-  forEach(visit: (key: Key, value: Uint8Array) => boolean | void, from = 0): number | undefined {
+  forEach(
+    visit: (key: Key, value: Uint8Array, expiresAt: number) => boolean | void,
+    from = 0,
+    at = now(),
+  ): number | undefined {
+    const expires = this.#expires;
     for (let entry = from; entry < this.#entries; entry++) {
-      if (this.#page[entry] !== DELETED && visit(this.#keyOf(entry), this.#valueOf(entry)) === false) {
+      if (this.#page[entry] === DELETED || expires.expired(entry, at)) continue;
+      if (visit(this.#keyOf(entry), this.#valueOf(entry), expires.of(entry)) === false) {
         return entry + 1 < this.#entries ? entry + 1 : undefined;
       }
     }
@@ -180,7 +254,28 @@ export class CompactMap {
     copy.#entries = this.#entries;
     copy.#size = this.#size;
     copy.#slots = this.#slots.slice();
+    copy.#expires = this.#expires.copy(this.#entries);
     return copy;
+  }
+
+  /** The key's slot, or `~slot` where it would go; an expired entry met on the way is removed first. */
+  #lookup(key: Key): number {
+    const slot = this.#find(key);
+    if (slot < 0 || !this.#expires.expired(this.#slots[slot] - 1, now())) return slot;
+    this.#remove(slot);
+    return this.#find(key);
+  }
+
+  /** The slot of a live entry. */
+  #slotOf(entry: number): number {
+    const slots = this.#slots, mask = slots.length - 1;
+    for (let slot = this.#hashes[entry] & mask;; slot = (slot + 1) & mask) {
+      if (slots[slot] === entry + 1) return slot;
+    }
+  }
+
+  #setExpiry(entry: number, expiresAt: number): void {
+    this.#expires.set(entry, expiresAt, this.#page.length);
   }
 
   /** The slot holding the key, or `~slot` of the empty slot where it would go. */
@@ -288,6 +383,7 @@ export class CompactMap {
     this.#read(entry);
     this.#dead += this.#rEnd - this.#at[entry];
     this.#page[entry] = DELETED;
+    this.#expires.clearEntry(entry);
     this.#size--;
     while (this.#entries > 0 && this.#page[this.#entries - 1] === DELETED) this.#entries--;
     let hole = slot;
@@ -323,6 +419,7 @@ export class CompactMap {
     this.#page = new Uint32Array(length);
     this.#at = new Uint32Array(length);
     this.#hashes = new Uint32Array(length);
+    const expires = this.#expires.renumber(length);
     let count = 0;
     for (let entry = 0; entry < oldEntries; entry++) {
       if (oldPage[entry] === DELETED) continue;
@@ -334,9 +431,11 @@ export class CompactMap {
       this.#pages[page].set(bytes.subarray(at, at + size), this.#lastAt);
       this.#page[count] = page;
       this.#at[count] = this.#lastAt;
+      expires.move(entry, count);
       this.#hashes[count++] = oldHashes[entry];
     }
     for (const array of [oldPage, oldAt, oldHashes]) release(array);
+    expires.done();
     this.#entries = count;
     let capacity = 128;
     while (capacity < this.#size * 2) capacity *= 2;
@@ -359,40 +458,6 @@ export class CompactMap {
     this.#page = grown(this.#page, length);
     this.#at = grown(this.#at, length);
     this.#hashes = grown(this.#hashes, length);
+    this.#expires.grow(length);
   }
-}
-
-/*
- * A replaced array of a big map (tens of megabytes) would stay resident until the next full garbage
- * collection, which an idle server may not run for long. With ArrayBuffer.prototype.transfer (Deno;
- * Node from 22; Node 20 lacks it) the old memory is given back at once.
- */
-type MaybeTransferable = { transfer?(length: number): ArrayBuffer };
-
-/** `array` with room for `length` items. */
-function grown(array: Uint32Array<ArrayBuffer>, length: number): Uint32Array<ArrayBuffer> {
-  const buffer = array.buffer as MaybeTransferable;
-  if (buffer.transfer) return new Uint32Array(buffer.transfer(length * Uint32Array.BYTES_PER_ELEMENT));
-  const copy = new Uint32Array(length);
-  copy.set(array);
-  return copy;
-}
-
-/** Gives an array's memory back now; the array is empty afterwards. */
-function release(array: Uint32Array | Int32Array): void {
-  (array.buffer as MaybeTransferable).transfer?.(0);
-}
-
-/** Bytes the LEB128 varint of `n` takes. */
-function varintSize(n: number): number {
-  let size = 1;
-  for (; n >= 0x80; n = Math.floor(n / 0x80)) size++;
-  return size;
-}
-
-/** Writes the LEB128 varint of `n` at `at`; returns the offset after it. */
-function writeVarint(bytes: Uint8Array, at: number, n: number): number {
-  for (; n >= 0x80; n = Math.floor(n / 0x80)) bytes[at++] = (n & 0x7f) | 0x80;
-  bytes[at++] = n;
-  return at;
 }

@@ -2,12 +2,15 @@
  * The server side of a CyberDict: a `Map` plus what Python's `dict` adds
  * (`setDefault`, `pop` with a default, `popItem` in LIFO order, atomic
  * `increment`). Values are held encoded, in a {@link CompactMap}: a read sends
- * the stored bytes as they are.
+ * the stored bytes as they are. An entry may carry an expiry (an absolute
+ * time by the store's clock, see `clock.ts`); once past it, the entry is
+ * gone for every method.
  *
  * @module
  */
 import { KeyNotFoundError, WrongTypeError } from "../errors.ts";
 import { decode, encode, encodeArray, Encoded, WRAPPED_DEPTH } from "../protocol/codec.ts";
+import { now } from "./clock.ts";
 import { CompactMap } from "./compact_map.ts";
 import type { Key } from "./values.ts";
 
@@ -31,6 +34,11 @@ export class DictTable {
     return this.#map.size;
   }
 
+  /** Entries that have an expiry (some may be past it, not yet removed). */
+  get expiring(): number {
+    return this.#map.expiring;
+  }
+
   /** Returns whether the key is present. */
   has(key: Key): boolean {
     return this.#map.has(key);
@@ -46,14 +54,49 @@ export class DictTable {
     return bytes === undefined ? fallback : new Encoded(bytes);
   }
 
-  /** Stores a value under a key. */
-  set(key: Key, value: unknown): void {
-    this.#map.set(key, encode(value));
+  /**
+   * Stores a value under a key.
+   *
+   * @param expiresAt when it expires (epoch ms), 0 for never
+   */
+  set(key: Key, value: unknown, expiresAt = 0): void {
+    this.#map.set(key, encode(value), expiresAt);
   }
 
   /** Stores a value given as its MessagePack bytes (copied), which must decode on their own. */
-  setEncoded(key: Key, bytes: Uint8Array): void {
-    this.#map.set(key, bytes);
+  setEncoded(key: Key, bytes: Uint8Array, expiresAt = 0): void {
+    this.#map.set(key, bytes, expiresAt);
+  }
+
+  /**
+   * Sets when a key expires (epoch ms); a time already past removes it.
+   *
+   * @returns whether the key exists (nothing is changed otherwise)
+   */
+  expire(key: Key, expiresAt: number): boolean {
+    return this.#map.setExpiry(key, expiresAt);
+  }
+
+  /** Removes a key's expiry; returns whether it had one. */
+  persist(key: Key): boolean {
+    if (!this.#map.expiresAt(key)) return false;
+    return this.#map.setExpiry(key, 0);
+  }
+
+  /** Milliseconds until the key expires, `null` when it has no expiry, `undefined` when it is missing. */
+  ttl(key: Key): number | null | undefined {
+    const expiresAt = this.#map.expiresAt(key);
+    if (expiresAt === undefined) return undefined;
+    return expiresAt === 0 ? null : Math.max(0, expiresAt - now());
+  }
+
+  /**
+   * Removes what has expired, until `performance.now()` reaches `deadline`.
+   *
+   * @returns whether it stopped at the deadline with more to look at
+   */
+  expireSome(deadline: number): boolean {
+    return this.#map.expireSome(now(), deadline);
   }
 
   /** Removes a key; returns whether it existed. */
@@ -88,14 +131,19 @@ export class DictTable {
   }
 
   /**
-   * Calls `visit` with each key and its value bytes (a view valid during the
-   * call), in insertion order, until it returns `false`.
+   * Calls `visit` with each key, its value bytes (a view valid during the
+   * call) and its expiry (0 for none), in insertion order, until it returns `false`.
    *
    * @param from a cursor returned by an earlier call, to go on from there
+   * @param at entries expired by this time (epoch ms) are skipped
    * @returns a cursor to go on from, or `undefined` once every entry was visited
    */
-  forEachEncoded(visit: (key: Key, value: Uint8Array) => boolean, from = 0): number | undefined {
-    return this.#map.forEach(visit, from);
+  forEachEncoded(
+    visit: (key: Key, value: Uint8Array, expiresAt: number) => boolean,
+    from = 0,
+    at = now(),
+  ): number | undefined {
+    return this.#map.forEach(visit, from, at);
   }
 
   /** An independent copy, made with a few memory copies. */
@@ -103,11 +151,15 @@ export class DictTable {
     return new DictTable([], this.#map.copy());
   }
 
-  /** Returns the stored value, storing `value` first if the key is missing. */
-  setDefault(key: Key, value: unknown): unknown {
+  /**
+   * Returns the stored value, storing `value` first if the key is missing.
+   *
+   * @param expiresAt when a value stored now expires (epoch ms), 0 for never
+   */
+  setDefault(key: Key, value: unknown, expiresAt = 0): unknown {
     const stored = this.#map.get(key);
     if (stored !== undefined) return new Encoded(stored);
-    this.set(key, value);
+    this.set(key, value, expiresAt);
     return value;
   }
 
@@ -141,7 +193,8 @@ export class DictTable {
   }
 
   /**
-   * Adds `by` to a number (or bigint) and returns the sum; a missing key starts at 0.
+   * Adds `by` to a number (or bigint) and returns the sum; a missing key starts at 0. The key's
+   * expiry, if any, is kept (as Redis's INCR keeps a TTL).
    *
    * @throws {WrongTypeError} when the stored value is not of the same numeric type as `by`
    */
@@ -155,7 +208,7 @@ export class DictTable {
       );
     }
     const sum = (current as number) + (by as number);
-    this.set(key, sum);
+    this.set(key, sum, stored !== undefined ? this.#map.expiresAt(key) : 0);
     return sum;
   }
 }

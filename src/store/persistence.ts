@@ -16,7 +16,7 @@
  * @module
  */
 import { JournalCorruptError, SnapshotCorruptError } from "../errors.ts";
-import { decode } from "../protocol/codec.ts";
+import { decode, WRAPPED_DEPTH } from "../protocol/codec.ts";
 import { runtime, type TimerId } from "../runtime/mod.ts";
 import {
   DEFAULT_FSYNC,
@@ -221,7 +221,8 @@ export class Persistence {
     let count = 0;
     for (const { offset, payload } of records) {
       if (offset < Math.max(from, JOURNAL_HEADER_SIZE)) continue;
-      const [, op, table, ...args] = decode(payload) as unknown[];
+      // A `timed` or `atomic` record wraps requests in one or two more levels: allow for them.
+      const [, op, table, ...args] = decode(payload, WRAPPED_DEPTH) as unknown[];
       try {
         this.#store.apply(op, table, args);
       } catch (error) {

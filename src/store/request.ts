@@ -11,7 +11,7 @@
  * @module
  */
 import { BadRequestError, CyberDBError, JournalCorruptError, UnsupportedError } from "../errors.ts";
-import { decode, LazyArray } from "../protocol/codec.ts";
+import { decode, encodeArray, Encoded, LazyArray } from "../protocol/codec.ts";
 import type { ServerInfo } from "../protocol/messages.ts";
 import type { Journal } from "./journal.ts";
 import { opWrites, type Store } from "./store.ts";
@@ -89,7 +89,8 @@ export function applyRequest(target: RequestTarget, frame: Uint8Array): Applied 
         } (reads still work)`,
       );
     }
-    let result: unknown;
+    let result: unknown, journaled = frame;
+    const args = request.slice(3);
     if (op === "info") {
       if (!target.info) throw new UnsupportedError(`info is not supported by the ${target.engine} engine`);
       result = target.info();
@@ -98,11 +99,16 @@ export function applyRequest(target: RequestTarget, frame: Uint8Array): Applied 
         throw new UnsupportedError(`${op} is not supported over this ${target.engine} engine's requests`);
       }
       result = op === "watch" ? target.watch(id, table, request.slice(3)) : target.unwatch(request[3]);
+    } else if (target.store.dependsOnClock(op, table, args)) {
+      // Journaled with the time it is applied at, so a replay expires exactly what this did.
+      const time = Date.now();
+      result = target.store.applyAt(time, op, table, args);
+      journaled = encodeArray([0, "timed", "", time, new Encoded(frame)]);
     } else {
-      result = target.store.apply(op, table, request.slice(3));
+      result = target.store.apply(op, table, args);
     }
     if (journal && writes) {
-      journal.append(frame);
+      journal.append(journaled);
       return { id, op, result, wrote: journal };
     }
     return { id, op, result };
@@ -127,6 +133,7 @@ function decodeRequest(frame: Uint8Array): unknown {
   if (frame.length < LAZY_FRAME) return decode(frame);
   const items = LazyArray.of(frame);
   if (items === undefined) return decode(frame); // not an array: refused with the usual message
-  if (items.length !== 4 || items.at(1) !== "d.update") return items.all();
-  return [items.at(0), items.at(1), items.at(2), items.lazyAt(3) ?? items.at(3)];
+  if ((items.length !== 4 && items.length !== 5) || items.at(1) !== "d.update") return items.all();
+  const request = [items.at(0), items.at(1), items.at(2), items.lazyAt(3) ?? items.at(3)];
+  return items.length === 5 ? [...request, items.at(4)] : request;
 }

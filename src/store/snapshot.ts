@@ -9,20 +9,25 @@
  * length       u64 BE   body length
  * body         chunks, each u32 BE length + MessagePack [name, kind, items]:
  *              a table is one or more consecutive chunks with its name;
- *              dict items are flat [k, v, k, v, …]
+ *              dict items are flat [k, v, k, v, …]; a dict chunk with
+ *              expiring entries has a 4th item, flat [i, time, i, time, …]:
+ *              pair i of the chunk expires at time (epoch ms)
  * checksum     u32 BE   CRC-32 of the body
  * ```
  *
  * A snapshot is captured in one synchronous step (a copy of each dict's
  * memory, a shallow copy of each list: list values are never changed in
  * place, so the copies are a consistent point in time) and then encoded in
- * slices, yielding to other clients between slices.
+ * slices, yielding to other clients between slices. Entries expired at the
+ * capture are left out; a snapshot loaded later leaves out those that
+ * expired meanwhile.
  *
  * @module
  */
 import { SnapshotCorruptError } from "../errors.ts";
 import { encode, encodeArray, Encoded, LazyArray, WRAPPED_DEPTH } from "../protocol/codec.ts";
 import { crc32 } from "./checksum.ts";
+import { now } from "./clock.ts";
 import { DictTable } from "./dict_table.ts";
 import { ListTable } from "./list_table.ts";
 import { Store } from "./store.ts";
@@ -49,6 +54,8 @@ export interface Capture {
   tables: { name: string; kind: "CyberDict" | "CyberList"; dict?: DictTable; items: unknown[] }[];
   /** The journal position at the moment of capture. */
   position: JournalPosition;
+  /** The store's clock at the capture: entries expired by then are left out. */
+  at: number;
 }
 
 /** Captures every table synchronously (a dict's memory copied, a list's items shallow-copied). */
@@ -58,7 +65,7 @@ export function capture(store: Store, position: JournalPosition): Capture {
       ? { name, kind: table.kind, items: table.items.slice() }
       : { name, kind: table.kind, dict: table.copy(), items: [] }
   );
-  return { tables, position: { ...position } };
+  return { tables, position: { ...position }, at: now() };
 }
 
 /**
@@ -66,7 +73,12 @@ export function capture(store: Store, position: JournalPosition): Capture {
  * `[name, "CyberDict", [k, v, k, v, …]]`, each value's stored bytes copied in
  * as they are and ASCII keys written directly.
  */
-function dictChunk(name: string, dict: DictTable, from: number): { chunk: Uint8Array; cursor: number | undefined } {
+function dictChunk(
+  name: string,
+  dict: DictTable,
+  from: number,
+  time: number,
+): { chunk: Uint8Array; cursor: number | undefined } {
   let out = new Uint8Array(1 << 20), at = 0;
   const room = (n: number) => {
     if (at + n <= out.length) return;
@@ -96,13 +108,21 @@ function dictChunk(name: string, dict: DictTable, from: number): { chunk: Uint8A
   };
   put(Uint8Array.of(0xdd, 0, 0, 0, 0)); // array 32, its count set below
   let count = 0;
-  const cursor = dict.forEachEncoded((key, value) => {
-    if (!putAsciiKey(key)) put(encode(key));
-    put(value);
-    return ++count < SLICE;
-  }, from);
+  const expiries: number[] = [];
+  const cursor = dict.forEachEncoded(
+    (key, value, expiresAt) => {
+      if (!putAsciiKey(key)) put(encode(key));
+      put(value);
+      if (expiresAt !== 0) expiries.push(count, expiresAt);
+      return ++count < SLICE;
+    },
+    from,
+    time,
+  );
   new DataView(out.buffer).setUint32(1, 2 * count);
-  return { chunk: encodeArray([name, "CyberDict", new Encoded(out.subarray(0, at))]), cursor };
+  const items = new Encoded(out.subarray(0, at));
+  const chunk = encodeArray(expiries.length > 0 ? [name, "CyberDict", items, expiries] : [name, "CyberDict", items]);
+  return { chunk, cursor };
 }
 
 function yieldToOthers(): Promise<void> {
@@ -131,7 +151,7 @@ export async function encodeCapture(captured: Capture, slices = true): Promise<U
     if (dict !== undefined) {
       let cursor: number | undefined = 0;
       do {
-        const slice = dictChunk(name, dict, cursor);
+        const slice = dictChunk(name, dict, cursor, captured.at);
         add(slice.chunk);
         cursor = slice.cursor;
         if (slices && cursor !== undefined) await yieldToOthers();
@@ -211,7 +231,7 @@ export function decodeSnapshot(bytes: Uint8Array, path: string): Snapshot {
 /** Adds one chunk's items to the store; a dict's values are stored as the bytes they are in the file. */
 function addChunk(store: Store, bytes: Uint8Array, corrupt: (what: string) => Error): void {
   const chunk = LazyArray.of(bytes, WRAPPED_DEPTH);
-  const name = chunk?.length === 3 ? chunk.at(0) : undefined, kind = chunk?.at(1);
+  const name = chunk?.length === 3 || chunk?.length === 4 ? chunk.at(0) : undefined, kind = chunk?.at(1);
   const items = chunk?.lazyAt(2);
   if (typeof name !== "string" || items === undefined) throw corrupt("has a malformed table");
   let table = store.tables.get(name);
@@ -226,12 +246,31 @@ function addChunk(store: Store, bytes: Uint8Array, corrupt: (what: string) => Er
     for (const item of items) table.items.push(item);
   } else {
     if (items.length % 2 !== 0) throw corrupt(`has an odd dict chunk in ${JSON.stringify(name)}`);
+    const expiries = expiriesOf(chunk!.length === 4 ? chunk!.at(3) : [], items.length / 2);
+    if (expiries === undefined) throw corrupt(`has malformed expiries in ${JSON.stringify(name)}`);
+    const at = now();
     for (let i = 0; i < items.length; i += 2) {
+      const expiresAt = expiries.get(i / 2) ?? 0;
+      if (expiresAt !== 0 && expiresAt <= at) continue; // expired since the snapshot was taken
       const key = items.at(i);
       if (typeof key !== "string" && (typeof key !== "number" || !Number.isFinite(key))) {
         throw corrupt(`has a key that is not a string or a finite number in ${JSON.stringify(name)}`);
       }
-      table.setEncoded(key, items.raw(i + 1));
+      table.setEncoded(key, items.raw(i + 1), expiresAt);
     }
   }
+}
+
+/** A dict chunk's flat `[i, time, …]` as pair index → time, or `undefined` when malformed. */
+function expiriesOf(flat: unknown, pairs: number): Map<number, number> | undefined {
+  if (!Array.isArray(flat) || flat.length % 2 !== 0) return undefined;
+  const expiries = new Map<number, number>();
+  for (let i = 0; i < flat.length; i += 2) {
+    const [pair, time] = [flat[i], flat[i + 1]];
+    if (!Number.isInteger(pair) || pair < 0 || pair >= pairs || typeof time !== "number" || !(time > 0)) {
+      return undefined;
+    }
+    expiries.set(pair, time);
+  }
+  return expiries;
 }

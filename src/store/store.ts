@@ -6,115 +6,18 @@
  * @module
  */
 import { BadRequestError, NoSuchTableError, TableExistsError, WrongTypeError } from "../errors.ts";
-import { decode, LazyArray } from "../protocol/codec.ts";
 import type { OpName, TableInfo, TableKind } from "../protocol/messages.ts";
 import { ChangeFeed } from "./changes.ts";
+import { atTime } from "./clock.ts";
+import { dictOps, entries } from "./dict_ops.ts";
 import { DictTable } from "./dict_table.ts";
+import { givesRelativeTime } from "./expiry.ts";
 import { listOps } from "./list_ops.ts";
 import { type Emit, ignore, type OpSpec } from "./op_spec.ts";
 import { ListTable } from "./list_table.ts";
-import { assertKey, type Key } from "./values.ts";
 
 /** A table of either kind. */
 export type Table = DictTable | ListTable;
-
-function dictOp(
-  arity: [number, number],
-  writes: boolean,
-  run: OpSpec<DictTable>["run"],
-): OpSpec<DictTable> {
-  return { kind: "CyberDict", arity, writes, run };
-}
-
-function key(op: string, value: unknown): Key {
-  assertKey(op, value);
-  return value;
-}
-
-/**
- * Checks a list of `[key, value]` pairs and returns them (a lazy list is
- * decoded twice: once to check it, once as it is applied).
- *
- * @throws {BadRequestError} for anything else
- */
-function entries(op: string, value: unknown): Iterable<[Key, unknown]> {
-  if (!Array.isArray(value) && !(value instanceof LazyArray)) {
-    throw new BadRequestError(`${op}: expected an array of [key, value] pairs`);
-  }
-  for (const pair of value) {
-    if (!Array.isArray(pair) || pair.length !== 2) {
-      throw new BadRequestError(
-        `${op}: expected [key, value] pairs, got an item that is not a pair`,
-      );
-    }
-    assertKey(op, pair[0]);
-  }
-  return value as Iterable<[Key, unknown]>;
-}
-
-const dictOps = {
-  "d.get": dictOp([1, 2], false, (t, a, op) => t.get(key(op, a[0]), a[1])),
-  "d.set": dictOp([2, 2], true, (t, a, op, emit) => {
-    const k = key(op, a[0]);
-    t.set(k, a[1]);
-    emit({ op: "set", key: k, value: a[1] });
-  }),
-  "d.has": dictOp([1, 1], false, (t, a, op) => t.has(key(op, a[0]))),
-  "d.delete": dictOp([1, 1], true, (t, a, op, emit) => {
-    const k = key(op, a[0]);
-    const existed = t.delete(k);
-    if (existed) emit({ op: "delete", key: k });
-    return existed;
-  }),
-  "d.size": dictOp([0, 0], false, (t) => t.size),
-  "d.keys": dictOp([0, 0], false, (t) => t.keys()),
-  "d.values": dictOp([0, 0], false, (t) => t.values()),
-  "d.entries": dictOp([0, 0], false, (t) => t.entries()),
-  "d.clear": dictOp([0, 0], true, (t, _a, _op, emit) => {
-    if (t.size === 0) return;
-    t.clear();
-    emit({ op: "clear" });
-  }),
-  "d.setDefault": dictOp([2, 2], true, (t, a, op, emit) => {
-    const k = key(op, a[0]);
-    if (t.has(k)) return t.get(k, undefined);
-    t.set(k, a[1]);
-    emit({ op: "set", key: k, value: a[1] });
-    return a[1];
-  }),
-  "d.update": dictOp([1, 1], true, (t, a, op, emit) => {
-    for (const [k, v] of entries(op, a[0])) {
-      t.set(k, v);
-      emit({ op: "set", key: k, value: v });
-    }
-  }),
-  "d.pop": dictOp([1, 2], true, (t, a, op, emit) => {
-    const k = key(op, a[0]);
-    const existed = t.has(k);
-    const value = t.pop(k, a.length > 1, a[1]);
-    if (existed) emit({ op: "delete", key: k });
-    return value;
-  }),
-  "d.popItem": dictOp([0, 0], true, (t, _a, _op, emit) => {
-    const pair = t.popItem();
-    if (emit !== ignore) emit({ op: "delete", key: (decode(pair.bytes) as [Key, unknown])[0] });
-    return pair;
-  }),
-  "d.increment": dictOp([1, 2], true, (t, a, op, emit) => {
-    const by = a.length > 1 ? a[1] : 1;
-    if (
-      (typeof by !== "number" || !Number.isFinite(by)) && typeof by !== "bigint"
-    ) {
-      throw new BadRequestError(
-        `${op}: the amount must be a finite number or a bigint`,
-      );
-    }
-    const k = key(op, a[0]);
-    const sum = t.increment(k, by);
-    emit({ op: "set", key: k, value: sum });
-    return sum;
-  }),
-} satisfies Record<string, OpSpec<DictTable>>;
 
 const storeOps = {
   tables: { arity: [0, 0], writes: false, run: (s: Store) => s.list() },
@@ -132,6 +35,20 @@ const storeOps = {
     arity: [0, 0],
     writes: true,
     run: (s: Store, a: unknown[]) => s.drop(a[0] as string),
+  },
+  // A journaled request with the time it was first applied at: [time, [id, op, table, ...args]].
+  timed: {
+    arity: [2, 2],
+    writes: true,
+    run: (s: Store, [, time, request]: unknown[], op: string) => {
+      if (
+        typeof time !== "number" || !Number.isFinite(time) || !Array.isArray(request) || request.length < 3 ||
+        request[1] === "timed"
+      ) {
+        throw new BadRequestError(`${op}: expected [time, [id, op, table, ...args]]`);
+      }
+      return s.applyAt(time, request[1], request[2], request.slice(3));
+    },
   },
   // Answered by the session (or the in-process engine), which knows the server and its
   // watchers; listed here as known, read-only ops.
@@ -199,14 +116,66 @@ export class Store {
     return spec.run(this.get(table, spec.kind), args, op, emit);
   }
 
+  /**
+   * Applies one request as if the clock read `time` (epoch ms).
+   *
+   * @throws {CyberDBError} as {@link Store.apply} does
+   */
+  applyAt(time: number, op: unknown, table: unknown, args: unknown[]): unknown {
+    return atTime(time, () => this.apply(op, table, args));
+  }
+
+  /**
+   * Whether a write's outcome depends on the clock: it gives a relative time
+   * (`{ expireIn }`, `expire`), or its dict has entries that expire. The
+   * journal records such a request with the time it is applied at (the
+   * `timed` op), so a replay decides as the original did.
+   */
+  dependsOnClock(op: unknown, table: unknown, args: readonly unknown[]): boolean {
+    if (typeof op !== "string" || !op.startsWith("d.") || opWrites(op) !== true) return false;
+    if (givesRelativeTime(op, args)) return true;
+    const target = typeof table === "string" ? this.tables.get(table) : undefined;
+    return target instanceof DictTable && target.expiring > 0;
+  }
+
+  /**
+   * One active expiry cycle: removes expired dict entries, table after table
+   * (going on where the last cycle stopped), until `performance.now()` reaches `deadline`.
+   *
+   * @returns whether it stopped at the deadline with more to look at
+   */
+  expireSome(deadline: number): boolean {
+    const names = [...this.tables.keys()];
+    const start = Math.max(0, names.indexOf(this.#expireNext ?? ""));
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(start + i) % names.length], table = this.tables.get(name)!;
+      if (!(table instanceof DictTable) || table.expiring === 0) continue;
+      if (table.expireSome(deadline)) {
+        this.#expireNext = name;
+        return true;
+      }
+    }
+    this.#expireNext = undefined;
+    return false;
+  }
+
+  #expireNext: string | undefined;
+
   /** Lists the tables in creation order. */
   list(): TableInfo[] {
     return [...this.tables].map(([name, t]) => ({ name, type: t.kind }));
   }
 
-  /** Lists the tables in creation order with their number of entries or items. */
-  sizes(): { name: string; type: TableKind; size: number }[] {
-    return [...this.tables].map(([name, t]) => ({ name, type: t.kind, size: t.size }));
+  /**
+   * Lists the tables in creation order with their number of entries or items, and for a dict
+   * with expiring entries how many have an expiry (not yet reclaimed, as Redis's `expires=`).
+   */
+  sizes(): { name: string; type: TableKind; size: number; expiring?: number }[] {
+    return [...this.tables].map(([name, t]) =>
+      t instanceof DictTable && t.expiring > 0
+        ? { name, type: t.kind, size: t.size, expiring: t.expiring }
+        : { name, type: t.kind, size: t.size }
+    );
   }
 
   /**

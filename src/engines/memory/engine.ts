@@ -20,6 +20,7 @@ import { ConnectionClosedError, type CyberDBError, JournalCorruptError } from ".
 import { decode, encode, encodeArray, WRAPPED_DEPTH } from "../../protocol/codec.ts";
 import { REPLY_OK, type ServerInfo } from "../../protocol/messages.ts";
 import { runtime } from "../../runtime/mod.ts";
+import { ActiveExpiry } from "../../store/expiry.ts";
 import type { Persistence } from "../../store/persistence.ts";
 import { applyRequest, type RequestTarget } from "../../store/request.ts";
 import type { Store } from "../../store/store.ts";
@@ -109,6 +110,8 @@ export class MemoryEngine implements Engine {
   #stats = { requests: 0, connections: 0 };
   /** The change feeds of this engine's proxies. */
   readonly watches: MemoryWatches;
+  /** Reclaims expired entries no request touches (an unref'd timer: it never keeps the process alive). */
+  #expiry: ActiveExpiry;
 
   /**
    * @param store the tables (already loaded)
@@ -123,6 +126,8 @@ export class MemoryEngine implements Engine {
       journal: () => persistence.journal,
       info: () => this.info(),
     };
+    this.#expiry = new ActiveExpiry(store);
+    this.#expiry.start();
   }
 
   /** Whether {@link close} was called. */
@@ -233,6 +238,7 @@ export class MemoryEngine implements Engine {
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#expiry.stop();
       for (const connection of this.#leased) connection.close();
       this.#leased.clear();
       this.watches.close();
