@@ -62,7 +62,7 @@ export const listOps = {
   "l.set": listOp([2, 2], true, (t, a, op, emit) => {
     const at = index(op, a[0]);
     t.set(at, a[1]);
-    emit({ op: "set", index: at < 0 ? t.items.length + at : at, value: a[1] });
+    emit({ op: "set", index: at < 0 ? t.size + at : at, value: a[1] });
   }),
   "l.push": listOp([0, Infinity], true, (t, a, _op, emit) => {
     const length = t.push(a);
@@ -71,7 +71,7 @@ export const listOps = {
   }),
   "l.pop": listOp([0, 1], true, (t, a, op, emit) => {
     const at = optionalIndex(op, a[0], "index");
-    const length = t.items.length;
+    const length = t.size;
     const value = t.pop(at);
     if (length === 0) return value;
     const last = at === undefined || at === length - 1 || at === -1;
@@ -79,8 +79,8 @@ export const listOps = {
     return value;
   }),
   "l.shift": listOp([0, 0], true, (t, _a, _op, emit) => {
-    if (t.items.length === 0) return undefined;
-    const value = t.items.shift();
+    if (t.size === 0) return undefined;
+    const value = t.shift();
     emit(REPLACE);
     return value;
   }),
@@ -108,31 +108,31 @@ export const listOps = {
     [0, 2],
     false,
     (t, a, op) =>
-      t.items.slice(
+      t.slice(
         optionalIndex(op, a[0], "start"),
         optionalIndex(op, a[1], "end"),
       ),
   ),
   "l.splice": listOp([1, Infinity], true, (t, a, op, emit) => {
     const start = index(op, a[0], "start");
-    const deleteCount = a.length > 1 ? index(op, a[1], "deleteCount") : t.items.length;
+    const deleteCount = a.length > 1 ? index(op, a[1], "deleteCount") : t.size;
     const removed = t.splice(start, deleteCount, a.slice(2));
     if (removed.length > 0 || a.length > 2) emit(REPLACE);
     return removed;
   }),
   "l.reverse": listOp([0, 0], true, (t, _a, _op, emit) => {
-    t.items.reverse();
-    if (t.items.length > 1) emit(REPLACE);
+    t.reverse();
+    if (t.size > 1) emit(REPLACE);
   }),
   "l.sort": listOp([0, 1], true, (t, a, op, emit) => {
     t.sort(sortOptions(op, a[0]));
-    if (t.items.length > 1) emit(REPLACE);
+    if (t.size > 1) emit(REPLACE);
   }),
   "l.clear": listOp([0, 0], true, (t, _a, _op, emit) => {
-    if (t.items.length === 0) return;
-    t.items = [];
+    if (t.size === 0) return;
+    t.clear();
     emit(REPLACE);
   }),
-  "l.length": listOp([0, 0], false, (t) => t.items.length),
-  "l.toArray": listOp([0, 0], false, (t) => t.items.slice()),
+  "l.length": listOp([0, 0], false, (t) => t.size),
+  "l.toArray": listOp([0, 0], false, (t) => t.slice()),
 } satisfies Record<string, OpSpec<ListTable>>;

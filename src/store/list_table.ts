@@ -16,22 +16,21 @@ const SPREAD_LIMIT = 4096;
 export class ListTable {
   /** The table's kind, as `tables()` reports it. */
   readonly kind = "CyberList" as const;
-  /** The items. */
-  items: unknown[];
+  #items: unknown[];
 
   /** @param items initial items (the array is taken over, not copied) */
   constructor(items: unknown[] = []) {
-    this.items = items;
+    this.#items = items;
   }
 
   /** Number of items. */
   get size(): number {
-    return this.items.length;
+    return this.#items.length;
   }
 
   /** The item at `index`, or `undefined` out of range. */
   at(index: number): unknown {
-    return this.items.at(index);
+    return this.#items.at(index);
   }
 
   /**
@@ -40,7 +39,7 @@ export class ListTable {
    * @throws {IndexOutOfRangeError} out of range
    */
   set(index: number, value: unknown): void {
-    this.items[this.#inRange("set", index)] = value;
+    this.#items[this.#inRange("set", index)] = value;
   }
 
   /**
@@ -49,38 +48,58 @@ export class ListTable {
    * @throws {IndexOutOfRangeError} for an explicit index out of range
    */
   pop(index?: number): unknown {
-    if (index === undefined) return this.items.pop();
-    return this.items.splice(this.#inRange("pop", index), 1)[0];
+    if (index === undefined) return this.#items.pop();
+    return this.#items.splice(this.#inRange("pop", index), 1)[0];
   }
 
   /** Appends `values` (any number of them); returns the new length. */
-  push(values: readonly unknown[]): number {
-    for (const value of values) this.items.push(value);
-    return this.items.length;
+  push(values: Iterable<unknown>): number {
+    for (const value of values) this.#items.push(value);
+    return this.#items.length;
   }
 
   /** Prepends `values` in order (any number of them); returns the new length. */
   unshift(values: readonly unknown[]): number {
-    if (values.length <= SPREAD_LIMIT) return this.items.unshift(...values);
-    this.items = values.concat(this.items);
-    return this.items.length;
+    if (values.length <= SPREAD_LIMIT) return this.#items.unshift(...values);
+    this.#items = values.concat(this.#items);
+    return this.#items.length;
+  }
+
+  /** Removes and returns the first item; `undefined` when the list is empty. */
+  shift(): unknown {
+    return this.#items.shift();
+  }
+
+  /** Reverses the items in place. */
+  reverse(): void {
+    this.#items.reverse();
+  }
+
+  /** Removes every item. */
+  clear(): void {
+    this.#items = [];
+  }
+
+  /** `Array.prototype.slice`: a shallow copy of the items from `start` up to `end`. */
+  slice(start?: number, end?: number): unknown[] {
+    return this.#items.slice(start, end);
   }
 
   /** `Array.prototype.splice` for any number of inserted `values`; returns the removed items. */
   splice(start: number, deleteCount: number, values: readonly unknown[]): unknown[] {
-    if (values.length <= SPREAD_LIMIT) return this.items.splice(start, deleteCount, ...values);
-    const length = this.items.length;
+    if (values.length <= SPREAD_LIMIT) return this.#items.splice(start, deleteCount, ...values);
+    const length = this.#items.length;
     const from = start < 0 ? Math.max(0, length + start) : Math.min(start, length);
-    const removed = this.items.splice(from, deleteCount);
-    this.items = [...this.items.slice(0, from), ...values, ...this.items.slice(from)];
+    const removed = this.#items.splice(from, deleteCount);
+    this.#items = [...this.#items.slice(0, from), ...values, ...this.#items.slice(from)];
     return removed;
   }
 
   /** Inserts before `index`, clamped to the list as Python's `list.insert` does. */
   insert(index: number, value: unknown): void {
-    const length = this.items.length;
+    const length = this.#items.length;
     const at = index < 0 ? Math.max(0, length + index) : Math.min(index, length);
-    this.items.splice(at, 0, value);
+    this.#items.splice(at, 0, value);
   }
 
   /**
@@ -93,25 +112,25 @@ export class ListTable {
     if (at < 0) {
       throw new ValueNotFoundError("remove: the value is not in the list");
     }
-    this.items.splice(at, 1);
+    this.#items.splice(at, 1);
   }
 
   /** Number of items structurally equal to `value`. */
   count(value: unknown): number {
     let n = 0;
-    for (const item of this.items) if (deepEqual(item, value)) n++;
+    for (const item of this.#items) if (deepEqual(item, value)) n++;
     return n;
   }
 
   /** Index of the first item structurally equal to `value` at or after `fromIndex`, or -1. */
   indexOf(value: unknown, fromIndex: number): number {
-    const length = this.items.length;
+    const length = this.#items.length;
     for (
       let i = fromIndex < 0 ? Math.max(0, length + fromIndex) : fromIndex;
       i < length;
       i++
     ) {
-      if (deepEqual(this.items[i], value)) return i;
+      if (deepEqual(this.#items[i], value)) return i;
     }
     return -1;
   }
@@ -122,11 +141,11 @@ export class ListTable {
    * @throws {WrongTypeError} for incomparable items (the list is unchanged)
    */
   sort(options: { by?: string; descending?: boolean }): void {
-    this.items = sortedCopy(this.items, options);
+    this.#items = sortedCopy(this.#items, options);
   }
 
   #inRange(op: string, index: number): number {
-    const length = this.items.length;
+    const length = this.#items.length;
     const at = index < 0 ? length + index : index;
     if (at < 0 || at >= length) {
       throw new IndexOutOfRangeError(

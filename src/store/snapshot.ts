@@ -62,7 +62,7 @@ export interface Capture {
 export function capture(store: Store, position: JournalPosition): Capture {
   const tables = [...store.tables].map(([name, table]) =>
     table instanceof ListTable
-      ? { name, kind: table.kind, items: table.items.slice() }
+      ? { name, kind: table.kind, items: table.slice() }
       : { name, kind: table.kind, dict: table.copy(), items: [] }
   );
   return { tables, position: { ...position }, at: now() };
@@ -243,7 +243,7 @@ function addChunk(store: Store, bytes: Uint8Array, corrupt: (what: string) => Er
   }
   if (table.kind !== kind) throw corrupt(`has table ${JSON.stringify(name)} as two kinds`);
   if (table instanceof ListTable) {
-    for (const item of items) table.items.push(item);
+    table.push(items);
   } else {
     if (items.length % 2 !== 0) throw corrupt(`has an odd dict chunk in ${JSON.stringify(name)}`);
     const expiries = expiriesOf(chunk!.length === 4 ? chunk!.at(3) : [], items.length / 2);
