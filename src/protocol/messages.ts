@@ -32,8 +32,15 @@ export const WATCH_EVENT = 2;
 /** Not a reply: the watch opened by request `id` ended, with an error code and message. */
 export const WATCH_END = 3;
 
+/**
+ * Ops answered by the session (or the in-process engine) rather than by the
+ * store's op table: they concern the server and the connection's watches, not
+ * the tables.
+ */
+export type SessionOp = "info" | "watch" | "unwatch";
+
 /** Ops on the store as a whole. */
-export type StoreOp = "tables" | "create" | "open" | "drop" | "info" | "watch" | "unwatch" | "timed";
+export type StoreOp = "tables" | "create" | "open" | "drop" | "timed" | SessionOp;
 
 /**
  * The argument of a `watch` request: `[id, "watch", table, spec]`; table `""`

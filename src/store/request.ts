@@ -12,7 +12,7 @@
  */
 import { BadRequestError, CyberDBError, JournalCorruptError, UnsupportedError } from "../errors.ts";
 import { decode, encodeArray, Encoded, LazyArray } from "../protocol/codec.ts";
-import type { ServerInfo } from "../protocol/messages.ts";
+import type { ServerInfo, SessionOp } from "../protocol/messages.ts";
 import type { Journal } from "./journal.ts";
 import { opWrites, type Store } from "./store.ts";
 
@@ -91,14 +91,8 @@ export function applyRequest(target: RequestTarget, frame: Uint8Array): Applied 
     }
     let result: unknown, journaled = frame;
     const args = request.slice(3);
-    if (op === "info") {
-      if (!target.info) throw new UnsupportedError(`info is not supported by the ${target.engine} engine`);
-      result = target.info();
-    } else if (op === "watch" || op === "unwatch") {
-      if (!target.watch || !target.unwatch) {
-        throw new UnsupportedError(`${op} is not supported over this ${target.engine} engine's requests`);
-      }
-      result = op === "watch" ? target.watch(id, table, request.slice(3)) : target.unwatch(request[3]);
+    if (isSessionOp(op)) {
+      result = applySessionOp(target, op, id, table, request);
     } else if (target.store.dependsOnClock(op, table, args)) {
       // Journaled with the time it is applied at, so a replay expires exactly what this did.
       const time = Date.now();
@@ -120,6 +114,22 @@ export function applyRequest(target: RequestTarget, frame: Uint8Array): Applied 
       internal: error as Error,
     };
   }
+}
+
+function isSessionOp(op: unknown): op is SessionOp {
+  return op === "info" || op === "watch" || op === "unwatch";
+}
+
+/** Answers an op of the server or the connection, which the store knows nothing of; none of them writes. */
+function applySessionOp(target: RequestTarget, op: SessionOp, id: number, table: unknown, request: unknown[]): unknown {
+  if (op === "info") {
+    if (!target.info) throw new UnsupportedError(`info is not supported by the ${target.engine} engine`);
+    return target.info();
+  }
+  if (!target.watch || !target.unwatch) {
+    throw new UnsupportedError(`${op} is not supported over this ${target.engine} engine's requests`);
+  }
+  return op === "watch" ? target.watch(id, table, request.slice(3)) : target.unwatch(request[3]);
 }
 
 /** Frames from this size on are looked at item by item before being decoded. */

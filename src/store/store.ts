@@ -6,7 +6,7 @@
  * @module
  */
 import { BadRequestError, NoSuchTableError, TableExistsError, WrongTypeError } from "../errors.ts";
-import type { OpName, TableInfo, TableKind } from "../protocol/messages.ts";
+import type { OpName, SessionOp, TableInfo, TableKind } from "../protocol/messages.ts";
 import { ChangeFeed } from "./changes.ts";
 import { atTime } from "./clock.ts";
 import { dictOps, entries } from "./dict_ops.ts";
@@ -50,22 +50,18 @@ const storeOps = {
       return s.applyAt(time, request[1], request[2], request.slice(3));
     },
   },
-  // Answered by the session (or the in-process engine), which knows the server and its
-  // watchers; listed here as known, read-only ops.
-  info: { arity: [0, 0], writes: false, run: () => undefined },
-  watch: { arity: [0, 1], writes: false, run: () => undefined },
-  unwatch: { arity: [1, 1], writes: false, run: () => undefined },
 } satisfies Record<string, OpSpec<Store>>;
 
 const allOps = { ...dictOps, ...listOps, ...storeOps };
-// Every op name of the protocol has an implementation (a missing one fails type-checking here).
-const complete: Record<OpName, unknown> = allOps;
+// Every op name of the protocol but the session's has an implementation (a missing one fails
+// type-checking here); the session's ops are answered in request.ts.
+const complete: Record<Exclude<OpName, SessionOp>, unknown> = allOps;
 const ops = complete as Record<string, OpSpec<never>>;
 
 /**
  * Tells whether an op can change the store.
  *
- * @returns `true` for writes, `false` for reads, `undefined` for an unknown op
+ * @returns `true` for writes, `false` for reads, `undefined` for an op not in the store's table (unknown, or one the session answers)
  */
 export function opWrites(op: string): boolean | undefined {
   return Object.hasOwn(ops, op) ? ops[op].writes : undefined;
