@@ -48,7 +48,6 @@ export class Channel {
   #writing: Promise<void> | undefined;
   #scheduled = false;
   #closed = false;
-  #closeReason: Error | undefined;
   #onClose: ((reason: Error) => void) | undefined;
 
   /**
@@ -79,11 +78,6 @@ export class Channel {
   set maxFrameSize(size: number) {
     this.#decoder.maxFrameSize = size;
     if (this.#records && this.#opener) this.#records.maxFrameSize = recordLimit(size, this.#opener);
-  }
-
-  /** Whether records are encrypted. */
-  get encrypted(): boolean {
-    return this.#sealer !== undefined;
   }
 
   /**
@@ -208,14 +202,8 @@ export class Channel {
   ): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#closeReason = reason;
     this.conn.close();
     this.#onClose?.(reason);
-  }
-
-  /** Why the channel closed, once it has. */
-  get closeReason(): Error | undefined {
-    return this.#closeReason;
   }
 
   #startWriting(): void {

@@ -181,11 +181,6 @@ export class Connection {
     return this.#channel.closed;
   }
 
-  /** Number of requests waiting for their replies. */
-  get inFlight(): number {
-    return this.#pending.length - this.#head;
-  }
-
   /**
    * Sends one request; requests are applied in the order they are made.
    *
