@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { passwordKey, randomBytes } from "../src/crypto/handshake.ts";
+import { passwordKey } from "../src/crypto/handshake.ts";
+import { randomBytes } from "../src/crypto/random.ts";
 import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../src/crypto/record.ts";
 import { decode, encode } from "../src/protocol/codec.ts";
 import { FrameBatch, FrameDecoder } from "../src/protocol/frame.ts";

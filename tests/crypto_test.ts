@@ -13,10 +13,10 @@ import {
   checkServerWelcome,
   NONCE_SIZE,
   passwordKey,
-  randomBytes,
   type ServerAuth,
   serverHello,
 } from "../src/crypto/handshake.ts";
+import { randomBytes } from "../src/crypto/random.ts";
 import { deriveSessionSecrets, RECORD_OVERHEAD, RecordOpener, RecordSealer } from "../src/crypto/record.ts";
 import { encode } from "../src/protocol/codec.ts";
 import { connect, ConnectionClosedError, Server } from "../mod.ts";

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { randomBytes } from "./random.ts";
 import {
   AuthenticationError,
   BadRequestError,
@@ -42,11 +43,6 @@ export interface PasswordKey {
 }
 
 const derived = new Map<string, Promise<PasswordKey>>();
-
-/** Fresh random bytes from the platform's CSPRNG. */
-export function randomBytes(size: number): Uint8Array<ArrayBuffer> {
-  return crypto.getRandomValues(new Uint8Array(size));
-}
 
 /**
  * Derives the password key, once per process for each (password, salt,

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { PASSWORD_ITERATIONS, passwordKey, randomBytes, type ServerAuth } from "../crypto/handshake.ts";
+import { PASSWORD_ITERATIONS, passwordKey, type ServerAuth } from "../crypto/handshake.ts";
+import { randomBytes } from "../crypto/random.ts";
 import { ForbiddenError, TooManyConnectionsError } from "../errors.ts";
 import { Channel } from "../protocol/channel.ts";
 import { encode } from "../protocol/codec.ts";

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { checkClientHello, NONCE_SIZE, randomBytes, type ServerAuth, serverHello } from "../crypto/handshake.ts";
+import { checkClientHello, NONCE_SIZE, type ServerAuth, serverHello } from "../crypto/handshake.ts";
+import { randomBytes } from "../crypto/random.ts";
 import { type ErrorCode, FrameTooLargeError, TimeoutError } from "../errors.ts";
 import type { Channel } from "../protocol/channel.ts";
 import { decode, encode, encodeArray } from "../protocol/codec.ts";
