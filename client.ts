@@ -29,6 +29,7 @@ export { connect, type ConnectOptions } from "./src/engines/remote/mod.ts";
 // so the client entry point offers it too: a test or a script needs no server code for it.
 export { open, type OpenOptions } from "./src/engines/memory/mod.ts";
 export type { FsyncPolicy, JournalOptions } from "./src/store/journal.ts";
+export { connectRedis, type RedisOptions } from "./src/engines/redis/mod.ts";
 export { Proxy } from "./src/client/proxy.ts";
 export { CyberDict, type DictInit, type Key, type Requester, type SetOptions } from "./src/client/cyber_dict.ts";
 export { CyberList, type SortOptions } from "./src/client/cyber_list.ts";

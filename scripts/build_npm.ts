@@ -36,6 +36,12 @@ const BINS = { "cyberdb-server": "server.js", "cyberdb": "client.js" };
 /** Web types that Deno has as globals and @types/node 20 only inside `node:` modules. */
 const NODE_GLOBALS = `type CryptoKey = import("node:crypto").webcrypto.CryptoKey;\n`;
 const SOURCE_DIRS = ["src"];
+/**
+ * Imports of deno.json that the package declares as optional peer dependencies
+ * instead: loaded only by the API that needs them (`connectRedis`), installed
+ * by the user who calls it. The build tools still get them, for the tests.
+ */
+const OPTIONAL_PEERS = new Set(["ioredis"]);
 
 /** What {@link build} produces where. */
 export interface BuildOptions {
@@ -163,7 +169,9 @@ function manifest(config: DenoConfig, deps: Record<string, string>, repo: string
     bin: Object.fromEntries(Object.entries(BINS).map(([name, file]) => [name, `./${file}`])),
     files: ["*.js", "*.d.ts", "src/", "README.md", "LICENSE"],
     engines: { node: NODE_ENGINES },
-    dependencies: deps,
+    dependencies: Object.fromEntries(Object.entries(deps).filter(([name]) => !OPTIONAL_PEERS.has(name))),
+    peerDependencies: Object.fromEntries(Object.entries(deps).filter(([name]) => OPTIONAL_PEERS.has(name))),
+    peerDependenciesMeta: Object.fromEntries([...OPTIONAL_PEERS].map((name) => [name, { optional: true }])),
   };
 }
 

@@ -11,6 +11,7 @@ import {
   Client,
   connect,
   ConnectionClosedError,
+  connectRedis,
   type Engine,
   type EngineConnection,
   type EngineName,
@@ -19,6 +20,7 @@ import {
 import { MemoryEngine } from "../src/engines/memory/engine.ts";
 import { Persistence } from "../src/store/persistence.ts";
 import { Store } from "../src/store/store.ts";
+import { REDIS_UNAVAILABLE, startRedis, startRedisCluster } from "./_redis.ts";
 import { TRANSPORTS } from "./_server.ts";
 
 /** A started engine: a connected client, and how to stop what was started. */
@@ -37,8 +39,10 @@ export interface EngineFixture {
  * {@link EngineHarness.unsupported} names it skips that test, saying why.
  *
  * - `info`: `proxy.info()` answers with a `ServerInfo`.
+ * - `watch`: `watch()` on a table or a proxy gives a change feed.
+ * - `expiry`: dict entries expire (`{ expireIn }`, `expire`, `persist`, `ttl`).
  */
-export type Feature = "info";
+export type Feature = "info" | "watch" | "expiry";
 
 /** One engine configuration a shared suite runs under. */
 export interface EngineHarness {
@@ -153,8 +157,49 @@ const memoryHarness: EngineHarness = {
   },
 };
 
+/** Redis on one node, or on a local Cluster of 3 masters, started for the suite and stopped after it. */
+function redisHarness(cluster: boolean): EngineHarness {
+  return {
+    name: cluster ? "redis cluster" : "redis",
+    engine: "redis",
+    unavailable: REDIS_UNAVAILABLE,
+    unsupported: {
+      info: "proxy.info() is UNSUPPORTED on redis (ask Redis itself: INFO)",
+      watch: "watch() is UNSUPPORTED on redis yet",
+      expiry: "expiry is UNSUPPORTED on redis yet",
+    },
+    async start() {
+      const servers = cluster ? await startRedisCluster(3) : await startRedis();
+      const options = "seeds" in servers ? { cluster: servers.seeds } : { url: servers.url };
+      const clients: Client[] = [];
+      const another = async () => {
+        const client = await connectRedis(options);
+        clients.push(client);
+        return client;
+      };
+      let client: Client;
+      try {
+        client = await another();
+      } catch (error) {
+        await servers.close();
+        throw error;
+      }
+      return {
+        client,
+        connectAnother: another,
+        async close() {
+          for (const c of clients) await c.close();
+          await servers.close();
+        },
+      };
+    },
+  };
+}
+
 /** Every engine configuration the shared suites run under, in this runtime. */
 export const ENGINES: EngineHarness[] = [
   memoryHarness,
   ...TRANSPORTS.map(remoteHarness),
+  redisHarness(false),
+  redisHarness(true),
 ];

@@ -31,6 +31,10 @@ async function inTempDir(body: (dir: string) => Promise<void>): Promise<void> {
 
 for (const harness of ENGINES) {
   const name = `${harness.name}: `;
+  if (harness.unsupported?.expiry !== undefined) {
+    test(`${name}expiry (skipped: ${harness.unsupported.expiry})`, { skip: true }, () => {});
+    continue;
+  }
   const withDict = async (body: (dict: CyberDict, more: () => Promise<CyberDict>) => Promise<void>) => {
     const fx = await harness.start();
     try {

@@ -31,7 +31,12 @@ function optionalIndex(
   return value === undefined ? undefined : index(op, value, name);
 }
 
-function sortOptions(
+/**
+ * Checks `sort`'s options.
+ *
+ * @throws {BadRequestError} for anything but `{ by?: "field.path", descending?: boolean }`
+ */
+export function sortOptions(
   op: string,
   value: unknown,
 ): { by?: string; descending?: boolean } {

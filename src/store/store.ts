@@ -67,6 +67,35 @@ export function opWrites(op: string): boolean | undefined {
   return Object.hasOwn(ops, op) ? ops[op].writes : undefined;
 }
 
+/**
+ * Checks what every request needs before it is applied: a known op, its
+ * number of arguments, a table name that is a string. Engines that do not
+ * run this store (Redis) check requests with it too, to fail alike.
+ *
+ * @param op the op name
+ * @param table the table name (`""` for `tables`)
+ * @param args the op's arguments
+ * @throws {BadRequestError} when one of them is wrong
+ */
+export function checkRequest(op: unknown, table: unknown, args: readonly unknown[]): asserts op is OpName {
+  if (typeof op !== "string" || !Object.hasOwn(ops, op)) {
+    throw new BadRequestError(
+      `unknown op ${describeOp(op)}; client and server versions may differ`,
+    );
+  }
+  const spec = ops[op];
+  if (args.length < spec.arity[0] || args.length > spec.arity[1]) {
+    const [min, max] = spec.arity;
+    const expected = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
+    throw new BadRequestError(
+      `${op}: takes ${expected} arguments, got ${args.length}`,
+    );
+  }
+  if (typeof table !== "string") {
+    throw new BadRequestError(`${op}: the table name must be a string`);
+  }
+}
+
 /** All tables of one server, by name, in creation order. */
 export class Store {
   /** The tables, by name, in creation order. */
@@ -90,26 +119,12 @@ export class Store {
    * @throws {CyberDBError} with a code for anything the request got wrong; nothing is changed then
    */
   apply(op: unknown, table: unknown, args: unknown[]): unknown {
-    if (typeof op !== "string" || !Object.hasOwn(ops, op)) {
-      throw new BadRequestError(
-        `unknown op ${describeOp(op)}; client and server versions may differ`,
-      );
-    }
+    checkRequest(op, table, args);
     const spec = ops[op] as OpSpec<unknown>;
-    if (args.length < spec.arity[0] || args.length > spec.arity[1]) {
-      const [min, max] = spec.arity;
-      const expected = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
-      throw new BadRequestError(
-        `${op}: takes ${expected} arguments, got ${args.length}`,
-      );
-    }
-    if (typeof table !== "string") {
-      throw new BadRequestError(`${op}: the table name must be a string`);
-    }
     if (spec.kind === undefined) return spec.run(this, [table, ...args], op, ignore);
     const changes = this.changes;
-    const emit: Emit = changes.watched ? (change) => changes.emit({ table, ...change }) : ignore;
-    return spec.run(this.get(table, spec.kind), args, op, emit);
+    const emit: Emit = changes.watched ? (change) => changes.emit({ table: table as string, ...change }) : ignore;
+    return spec.run(this.get(table as string, spec.kind), args, op, emit);
   }
 
   /**
@@ -274,7 +289,12 @@ function describeOp(op: unknown): string {
   return JSON.stringify(op.length > 64 ? `${op.slice(0, 64)}…` : op);
 }
 
-function tableName(op: string, name: unknown): asserts name is string {
+/**
+ * Checks a table name.
+ *
+ * @throws {BadRequestError} for anything but a non-empty string of at most 1024 characters
+ */
+export function tableName(op: string, name: unknown): asserts name is string {
   if (typeof name !== "string" || name === "" || name.length > 1024) {
     throw new BadRequestError(
       `${op}: a table name must be a non-empty string of at most 1024 characters`,
