@@ -53,7 +53,7 @@ test("a connection that never reads: its watch ends with SLOW_CONSUMER at the 8 
       assert.ok(body !== null, "the server kept the connection open");
       bytes += body.length;
       const message = decode(body, WRAPPED_DEPTH) as unknown[];
-      if (message[1] === WATCH_EVENT) events++;
+      if (message[1] === WATCH_EVENT) events += message.length - 2;
       else if (message[1] === WATCH_END) end = message;
     }
     // The stalled watch held at most ~8 MiB at the server (plus what the sockets buffer), not 53 MB.

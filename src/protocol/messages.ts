@@ -3,8 +3,9 @@
  *
  * - request: `[id, op, table, ...args]` — `table` is `""` for ops on the whole store
  * - reply:   `[id, 0]` (no value), `[id, 0, value]`, or `[id, 1, code, message]`
- * - change event, server to client, any time after a `watch` request `id` and until its end:
- *   `[id, 2, change]`; the end of that watch: `[id, 3, code, message]` (nothing follows it).
+ * - change events, server to client, any time after a `watch` request `id` and until its end:
+ *   `[id, 2, change, change, …]` (one or more, in commit order); the end of that watch:
+ *   `[id, 3, code, message]` (nothing follows it).
  *   These are not replies: they take no place in the order of replies.
  * - handshake: the maps {@link ServerHello}, {@link ClientHello}, {@link ServerWelcome}
  *
@@ -27,7 +28,7 @@ export type Key = string | number;
 export const REPLY_OK = 0;
 /** Reply status: the request failed with an error code and message. */
 export const REPLY_ERROR = 1;
-/** Not a reply: one change event of the watch opened by request `id`. */
+/** Not a reply: change events (one or more, in order) of the watch opened by request `id`. */
 export const WATCH_EVENT = 2;
 /** Not a reply: the watch opened by request `id` ended, with an error code and message. */
 export const WATCH_END = 3;

@@ -8,6 +8,9 @@
  *   applied, in commit order: the store calls in synchronously at each
  *   commit, and frames go out in the order they were queued.
  * - Nothing is sent before the journal holds it (the same rule as replies).
+ * - The events of one watch queued in one turn leave as one frame
+ *   `[id, WATCH_EVENT, event, event, …]` (cut at {@link EVENT_FRAME_TARGET} bytes): one
+ *   encoding and one decode for many small changes.
  * - Memory is bounded: once the frames waiting for this connection (events
  *   not yet handed to the channel plus the channel's unwritten bytes) pass
  *   the watch buffer, every watch of the session ends with `SLOW_CONSUMER`
@@ -26,6 +29,9 @@ import { assertKey } from "../store/values.ts";
 
 /** Default bound of the events queued for one connection: 8 MiB, as Redis's pubsub output buffer. */
 export const DEFAULT_WATCH_BUFFER = 8 * 1024 * 1024;
+
+/** Bytes of events after which a frame is cut and the next one begun. */
+export const EVENT_FRAME_TARGET = 256 * 1024;
 
 // The last event encoded, so the watchers of one change share one encoding.
 let lastEvent: unknown;
@@ -58,7 +64,8 @@ export class SessionWatches {
   #context: WatchContext;
   #watches = new Map<number, WatchFilter>();
   #unsubscribe: (() => void) | undefined;
-  #events: Uint8Array[] = [];
+  /** The events of this turn, per watch, in the order the watches first got one. */
+  #events = new Map<number, Encoded[]>();
   #ends: Uint8Array[] = [];
   #bytes = 0;
   #flushing = false;
@@ -124,9 +131,11 @@ export class SessionWatches {
     for (const [id, filter] of this.#watches) {
       const selected = selectChanges(event, filter);
       if (selected.event !== undefined) {
-        const frame = encodeArray([id, WATCH_EVENT, encoded(selected.event)]);
-        this.#events.push(frame);
-        this.#bytes += frame.length;
+        const event = encoded(selected.event);
+        const queued = this.#events.get(id);
+        if (queued) queued.push(event);
+        else this.#events.set(id, [event]);
+        this.#bytes += event.bytes.length + 1;
       }
       if (selected.deleted) {
         this.#watches.delete(id);
@@ -141,7 +150,7 @@ export class SessionWatches {
   #slow(): void {
     const limit = this.#context.watchBuffer;
     this.#context.log(`a watcher is not reading its changes (over ${limit} bytes queued); ending its watches`);
-    this.#events = [];
+    this.#events = new Map();
     this.#bytes = 0;
     const error = new SlowConsumerError(
       `over ${limit} bytes of changes were waiting for this watcher, which read too slowly; ` +
@@ -163,9 +172,9 @@ export class SessionWatches {
 
   async #flush(): Promise<void> {
     const channel = this.#context.channel;
-    while (this.#events.length > 0 || this.#ends.length > 0) {
+    while (this.#events.size > 0 || this.#ends.length > 0) {
       const events = this.#events, ends = this.#ends;
-      this.#events = [];
+      this.#events = new Map();
       this.#ends = [];
       this.#bytes = 0;
       try {
@@ -173,7 +182,7 @@ export class SessionWatches {
         if (durable) await durable;
       } catch (error) {
         // Not durable: not sent. The watches end; the session's own replies report the journal.
-        this.#events = [];
+        this.#events = new Map();
         for (const id of this.#watches.keys()) {
           this.#end(id, "JOURNAL_CORRUPT", `the journal failed (${(error as Error).message}); watch ended`);
         }
@@ -182,7 +191,16 @@ export class SessionWatches {
         this.#ends = [];
         break;
       }
-      for (const frame of events) channel.send(frame);
+      for (const [id, queued] of events) {
+        for (let start = 0; start < queued.length;) {
+          let end = start, size = 0;
+          while (end < queued.length && (end === start || size < EVENT_FRAME_TARGET)) {
+            size += queued[end++].bytes.length;
+          }
+          channel.send(encodeArray([id, WATCH_EVENT, ...queued.slice(start, end)]));
+          start = end;
+        }
+      }
       for (const frame of ends) channel.send(frame);
     }
     this.#flushing = false;

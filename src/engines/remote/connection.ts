@@ -269,7 +269,11 @@ export class Connection {
     if (Array.isArray(reply) && (reply[1] === WATCH_EVENT || reply[1] === WATCH_END) && reply[0] !== 0) {
       const sink = this.#watches.get(reply[0]);
       if (sink === undefined) return; // stopped here; the server had not yet seen the unwatch
-      if (reply[1] === WATCH_EVENT) return sink.push(reply[2], frame.length);
+      if (reply[1] === WATCH_EVENT) {
+        const size = frame.length / (reply.length - 2);
+        for (let i = 2; i < reply.length && this.#watches.get(reply[0]) === sink; i++) sink.push(reply[i], size);
+        return;
+      }
       this.#watches.delete(reply[0]);
       return sink.end(errorFromCode(String(reply[2]), String(reply[3])));
     }
