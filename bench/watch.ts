@@ -88,6 +88,7 @@ async function cyberdb(port: number): Promise<System> {
 
 async function redis(port: number): Promise<System> {
   const publisher = new Redis({ host: "127.0.0.1", port });
+  await publisher.ping();
   const channel = `feed_${crypto.randomUUID().slice(0, 8)}`;
   return {
     name: "Redis PUBLISH → ioredis",
