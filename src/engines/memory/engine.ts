@@ -17,8 +17,8 @@
 import type { Engine, EngineConnection } from "../../client/engine.ts";
 import type { WatchSink, WatchTarget } from "../../client/watch.ts";
 import { ConnectionClosedError, type CyberDBError, JournalCorruptError } from "../../errors.ts";
-import { decode, encode, encodeArray, WRAPPED_DEPTH } from "../../protocol/codec.ts";
-import { REPLY_OK, type ServerInfo } from "../../protocol/messages.ts";
+import { decode, encode, encodeArray, Encoded, WRAPPED_DEPTH } from "../../protocol/codec.ts";
+import type { ServerInfo } from "../../protocol/messages.ts";
 import { runtime } from "../../runtime/mod.ts";
 import { ActiveExpiry } from "../../store/expiry.ts";
 import type { Persistence } from "../../store/persistence.ts";
@@ -177,11 +177,15 @@ export class MemoryEngine implements Engine {
       settled.error = applied.error;
     } else {
       if (applied.wrote) this.#wrote = true;
-      const { id, result } = applied;
+      const { result } = applied;
       try {
-        // The reply as a session would send it, read back: a copy, never the stored value.
-        const reply = encodeArray(result === undefined ? [id, REPLY_OK] : [id, REPLY_OK, result]);
-        settled.value = (decode(plain(reply), WRAPPED_DEPTH) as unknown[])[2];
+        // The reply's value as a session would send it, read back: a copy, never the stored value. A stored
+        // value (Encoded: a view of the table's memory) is decoded from its bytes straight away, as the
+        // client would decode them from the reply frame they are spliced into.
+        if (result instanceof Encoded) settled.value = decode(plain(result.bytes), WRAPPED_DEPTH);
+        else if (result !== undefined) {
+          settled.value = (decode(plain(encodeArray([result])), WRAPPED_DEPTH) as unknown[])[0];
+        }
       } catch (error) {
         settled.error = error as CyberDBError;
       }
