@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChangeStream, type Client, type CyberDBError, SlowConsumerError } from "../mod.ts";
+import { type ChangeStream, type Client, type CyberDBError, SlowConsumerError, UnsupportedError } from "../mod.ts";
 import { ENGINES, freshName } from "./_engines.ts";
 import { rejectsWith } from "./_server.ts";
 
@@ -41,7 +41,24 @@ async function ending<C>(stream: ChangeStream<C>, ms = 10_000): Promise<CyberDBE
 for (const harness of ENGINES) {
   const name = harness.name;
   if (harness.unsupported?.watch !== undefined) {
-    test(`${name}: watch() (skipped: ${harness.unsupported.watch})`, { skip: true }, () => {});
+    test(`${name}: dict.watch(), list.watch() and proxy.watch() refuse with UNSUPPORTED naming the engine`, {
+      skip: harness.unavailable,
+    }, async () => {
+      const fx = await harness.start();
+      try {
+        await using proxy = await fx.client.getProxy().connect();
+        const dict = await proxy.createCyberDict(freshName());
+        const list = await proxy.createCyberList(freshName());
+        for (const watching of [dict.watch(), list.watch(), proxy.watch()]) {
+          const error = await rejectsWith(watching, UnsupportedError, "UNSUPPORTED");
+          assert.match(error.message, new RegExp(`the ${harness.engine} engine`));
+        }
+        await proxy.deleteTable(dict.name);
+        await proxy.deleteTable(list.name);
+      } finally {
+        await fx.close();
+      }
+    });
     continue;
   }
   const suite = async (body: (client: Client, other: Client) => Promise<void>) => {

@@ -155,7 +155,8 @@ export class Proxy implements Requester, AsyncDisposable {
       }
       if (!connection!.watch) {
         throw new UnsupportedError(
-          `the ${this.#pool.name} engine cannot watch changes; use the memory or remote engine, or poll`,
+          `the ${this.#pool.name} engine cannot watch changes (not built yet); ` +
+            `use the memory or remote engine, or read the table again when you need it fresh`,
         );
       }
       stream.unsubscribe = await connection!.watch(target, stream);
