@@ -1,7 +1,25 @@
+/**
+ * `connect({ sharedConnections })`: proxies multiplexed over a few pooled
+ * connections. An option of the remote engine's pool, so these run on a
+ * server only; what applies to every engine (many proxies at once, each in
+ * its own order) is in the shared suite `tests/suites/tables.ts`.
+ *
+ * @module
+ */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { connect } from "../mod.ts";
+import { ENGINES } from "./_engines.ts";
 import { startServer, TRANSPORTS } from "./_server.ts";
+
+for (const harness of ENGINES.filter((h) => h.engine !== "remote")) {
+  test(
+    `${harness.name}: with sharedConnections … (skipped on ${harness.name}: sharedConnections is an option of ` +
+      `connect(), the remote engine's pool)`,
+    { skip: true },
+    () => {},
+  );
+}
 
 for (const t of TRANSPORTS) {
   test(`${t.name}: with sharedConnections, 40 proxies at once use at most 2 connections and keep each proxy's order`, async () => {
