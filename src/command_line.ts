@@ -21,10 +21,11 @@ export class FlagError extends Error {
   }
 }
 
-/** The `parseArgs` options both commands take: where the server is, its password, encryption, and help. */
+/** The `parseArgs` options both commands take: where the server is (TCP or `--unix` socket), its password, encryption, and help. */
 export const CONNECTION_FLAGS = {
   hostname: { type: "string" },
   port: { type: "string" },
+  unix: { type: "string" },
   password: { type: "string" },
   encrypt: { type: "boolean" },
   help: { type: "boolean", short: "h" },

@@ -33,6 +33,7 @@ for a failed request, 2 for a bad command line).
 Options (before the command):
   --hostname <host>   server address (default 127.0.0.1)
   --port <port>       server port (default ${DEFAULT_PORT})
+  --unix <path>       connect to the server's Unix domain socket instead of TCP
   --password <pw>     the server's password (default: the CYBERDB_PASSWORD environment variable)
   --encrypt           require an encrypted connection
   -h, --help          show this help
@@ -46,8 +47,13 @@ Examples:
 ${HELP}
 `;
 
-const STRING_FLAGS = new Set(["--hostname", "--port", "--password"]);
+const STRING_FLAGS = new Set(["--hostname", "--port", "--unix", "--password"]);
 const PROMPT = "cyberdb> ";
+
+/** Where the shell connects, for messages. */
+function where(options: ConnectOptions): string {
+  return options.path === undefined ? `${options.hostname}:${options.port}` : options.path;
+}
 
 /** Splits the arguments at the first word that is not an option: options before, the command after. */
 function splitArgs(args: readonly string[]): { options: string[]; command: string[] } {
@@ -121,6 +127,7 @@ export async function main(args: string[]): Promise<number> {
     options = {
       hostname: values.hostname ?? DEFAULT_HOSTNAME,
       port: portFlag(values.port, 1) ?? DEFAULT_PORT,
+      path: values.unix,
       password: passwordFlag(values.password),
       encrypt: values.encrypt ?? false,
     };
@@ -143,12 +150,12 @@ export async function main(args: string[]): Promise<number> {
   try {
     client = await connect(options);
   } catch (error) {
-    console.error(`${describe(error)}\n(connecting to ${options.hostname}:${options.port})`);
+    console.error(`${describe(error)}\n(connecting to ${where(options)})`);
     return 1;
   }
   try {
     if (command === undefined) {
-      await shell(client, `${options.hostname}:${options.port}`);
+      await shell(client, where(options));
       return 0;
     }
     await runtime.print(`${await run(client, command)}\n`);

@@ -8,6 +8,7 @@
 import type * as Net from "node:net";
 import type { Addr, Conn, Listener } from "./interface.ts";
 import { node, type NodeError, plain } from "./_node_builtins.ts";
+import { claimSocketPath, socketInUse, type SocketPathProbe } from "./_unix_socket.ts";
 
 /** Bytes queued unread before the socket is paused; it resumes once the reader has taken them. */
 const HIGH_WATER = 1024 * 1024;
@@ -34,10 +35,18 @@ class NodeConn implements Conn {
   #error: Error | undefined;
   #waiting: { resolve(chunk: Uint8Array | null): void; reject(error: Error): void } | undefined;
 
-  constructor(socket: Net.Socket) {
+  /**
+   * @param socket a TCP or Unix socket
+   * @param path the socket's path, for a Unix socket
+   */
+  constructor(socket: Net.Socket, path?: string) {
     this.#socket = socket;
-    socket.setNoDelay(true);
-    this.remoteAddr = { hostname: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+    if (path === undefined) {
+      socket.setNoDelay(true);
+      this.remoteAddr = { hostname: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+    } else {
+      this.remoteAddr = { hostname: "", port: 0, path };
+    }
     socket.on("data", (chunk: Uint8Array) => this.#push(plain(chunk)));
     socket.on("end", () => this.#end());
     socket.on("close", () => this.#end());
@@ -171,7 +180,7 @@ class NodeListener implements Listener {
       const waiting = this.#waiting;
       if (waiting) {
         this.#waiting = undefined;
-        waiting(new NodeConn(socket));
+        waiting(new NodeConn(socket, addr.path));
       } else {
         // Until accepted, only keep it from crashing the process with an unhandled "error".
         socket.on("error", () => {});
@@ -185,7 +194,7 @@ class NodeListener implements Listener {
   accept(): Promise<Conn | null> {
     if (this.#closed) return Promise.resolve(null);
     const socket = this.#pending.shift();
-    if (socket) return Promise.resolve(new NodeConn(socket));
+    if (socket) return Promise.resolve(new NodeConn(socket, this.addr.path));
     return new Promise((resolve) => {
       this.#waiting = resolve;
     });
@@ -195,6 +204,13 @@ class NodeListener implements Listener {
     if (this.#closed) return;
     this.#closed = true;
     this.#server.close();
+    if (this.addr.path !== undefined) {
+      try {
+        node().fs.unlinkSync(this.addr.path);
+      } catch {
+        // already gone
+      }
+    }
     for (const socket of this.#pending.splice(0)) socket.destroy();
     const waiting = this.#waiting;
     this.#waiting = undefined;
@@ -250,6 +266,82 @@ export function connect(addr: Addr): Promise<Conn> {
     socket.once("connect", () => {
       socket.off("error", failed);
       resolve(new NodeConn(socket));
+    });
+  });
+}
+
+const socketProbe: SocketPathProbe = {
+  async kind(path) {
+    try {
+      return (await node().fs.promises.lstat(path)).isSocket() ? "socket" : "other";
+    } catch (error) {
+      if ((error as NodeError).code === "ENOENT") return "missing";
+      throw error;
+    }
+  },
+  connects(path) {
+    return new Promise((resolve) => {
+      const socket = node().net.connect({ path });
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => {
+        socket.destroy();
+        resolve(false);
+      });
+    });
+  },
+  remove: (path) => node().fs.promises.unlink(path),
+};
+
+/**
+ * Binds a Unix domain socket at `path` with file mode `mode`; a stale socket file is replaced.
+ *
+ * @returns the listener, once bound
+ * @throws {Error} when a live server holds `path`, or `path` is a file that is not a socket
+ */
+export async function listenUnix(path: string, mode: number): Promise<Listener> {
+  await claimSocketPath(path, socketProbe);
+  const server = node().net.createServer({ allowHalfOpen: true });
+  await new Promise<void>((resolve, reject) => {
+    const failed = (error: NodeError) => {
+      server.close();
+      reject(error.code === "EADDRINUSE" ? socketInUse(path, error) : error);
+    };
+    server.once("error", failed);
+    server.listen({ path }, () => {
+      server.off("error", failed);
+      resolve();
+    });
+  });
+  const listener = new NodeListener(server, { hostname: "", port: 0, path });
+  try {
+    await node().fs.promises.chmod(path, mode);
+  } catch (error) {
+    listener.close();
+    throw error;
+  }
+  return listener;
+}
+
+/**
+ * Opens a connection to the Unix domain socket at `path`.
+ *
+ * @returns the connection, once established
+ * @throws {Error} Node's error when it cannot connect
+ */
+export function connectUnix(path: string): Promise<Conn> {
+  return new Promise((resolve, reject) => {
+    const socket = node().net.connect({ path, allowHalfOpen: true });
+    const failed = (error: Error) => {
+      socket.destroy();
+      reject(error);
+    };
+    socket.once("error", failed);
+    socket.once("connect", () => {
+      socket.off("error", failed);
+      resolve(new NodeConn(socket, path));
     });
   });
 }

@@ -5,6 +5,7 @@
  */
 import type { Addr, AppendFile, Conn, Listener, Runtime } from "./interface.ts";
 import { aesGcm } from "./_node_crypto.ts";
+import { claimSocketPath, socketInUse, type SocketPathProbe } from "./_unix_socket.ts";
 
 // A connection starts with a small read buffer (10,000 idle connections must stay cheap)
 // and doubles it while reads fill it, for connections moving large values.
@@ -13,15 +14,23 @@ const LARGEST_READ_BUFFER = 1024 * 1024;
 
 class DenoConn implements Conn {
   readonly remoteAddr: Addr;
-  #conn: Deno.TcpConn;
+  #conn: Deno.Conn;
   #buffer = new Uint8Array(FIRST_READ_BUFFER);
   #closed = false;
 
-  constructor(conn: Deno.TcpConn) {
+  /**
+   * @param conn a TCP or Unix connection
+   * @param path the socket's path, for a Unix connection
+   */
+  constructor(conn: Deno.Conn, path?: string) {
     this.#conn = conn;
-    conn.setNoDelay(true);
-    const { hostname, port } = conn.remoteAddr;
-    this.remoteAddr = { hostname, port };
+    if (path === undefined) {
+      const tcp = conn as Deno.TcpConn;
+      tcp.setNoDelay(true);
+      this.remoteAddr = { hostname: tcp.remoteAddr.hostname, port: tcp.remoteAddr.port };
+    } else {
+      this.remoteAddr = { hostname: "", port: 0, path };
+    }
   }
 
   async read(): Promise<Uint8Array | null> {
@@ -69,18 +78,23 @@ function isDisconnect(error: unknown): boolean {
 
 class DenoListener implements Listener {
   readonly addr: Addr;
-  #listener: Deno.TcpListener;
+  #listener: Deno.Listener;
   #closed = false;
 
-  constructor(listener: Deno.TcpListener) {
+  /**
+   * @param listener a TCP or Unix listener
+   * @param path the socket file, for a Unix listener (removed on close)
+   */
+  constructor(listener: Deno.Listener, path?: string) {
     this.#listener = listener;
-    this.addr = { hostname: listener.addr.hostname, port: listener.addr.port };
+    const tcp = listener.addr as Deno.NetAddr;
+    this.addr = path === undefined ? { hostname: tcp.hostname, port: tcp.port } : { hostname: "", port: 0, path };
   }
 
   async accept(): Promise<Conn | null> {
     while (!this.#closed) {
       try {
-        return new DenoConn(await this.#listener.accept());
+        return new DenoConn(await this.#listener.accept(), this.addr.path);
       } catch (error) {
         if (this.#closed || error instanceof Deno.errors.BadResource) {
           return null;
@@ -104,8 +118,35 @@ class DenoListener implements Listener {
     } catch {
       // already closed
     }
+    if (this.addr.path !== undefined) {
+      try {
+        Deno.removeSync(this.addr.path);
+      } catch {
+        // already gone
+      }
+    }
   }
 }
+
+const socketProbe: SocketPathProbe = {
+  async kind(path) {
+    try {
+      return (await Deno.lstat(path)).isSocket ? "socket" : "other";
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return "missing";
+      throw error;
+    }
+  },
+  async connects(path) {
+    try {
+      (await Deno.connect({ transport: "unix", path })).close();
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  remove: (path) => Deno.remove(path),
+};
 
 async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const temp = `${path}.tmp-${crypto.randomUUID()}`;
@@ -225,6 +266,27 @@ export const denoRuntime: Runtime = {
         transport: "tcp",
       }),
     );
+  },
+  async listenUnix(path, mode) {
+    await claimSocketPath(path, socketProbe);
+    let listener: Deno.UnixListener;
+    try {
+      listener = Deno.listen({ transport: "unix", path });
+    } catch (error) {
+      if (error instanceof Deno.errors.AddrInUse) throw socketInUse(path, error);
+      throw error;
+    }
+    try {
+      await Deno.chmod(path, mode);
+    } catch (error) {
+      listener.close();
+      await Deno.remove(path).catch(() => {});
+      throw error;
+    }
+    return new DenoListener(listener, path);
+  },
+  async connectUnix(path) {
+    return new DenoConn(await Deno.connect({ transport: "unix", path }), path);
   },
   aesGcm,
   readFile: (path) => Deno.readFile(path),

@@ -9,13 +9,15 @@
 
 /** A network address. */
 export interface Addr {
-  /** Host name or IP address. */
+  /** Host name or IP address; `""` for a Unix domain socket. */
   hostname: string;
-  /** TCP port. */
+  /** TCP port; 0 for a Unix domain socket. */
   port: number;
+  /** The Unix domain socket's path, for a connection or listener over one. */
+  path?: string;
 }
 
-/** One TCP connection. */
+/** One connection, over TCP or a Unix domain socket. */
 export interface Conn {
   /** The peer's address. */
   readonly remoteAddr: Addr;
@@ -33,7 +35,7 @@ export interface Conn {
   close(): void;
 }
 
-/** A listening TCP socket. */
+/** A listening socket, TCP or Unix. */
 export interface Listener {
   /** The address actually bound (the real port when 0 was asked for). */
   readonly addr: Addr;
@@ -92,6 +94,17 @@ export interface Runtime {
   listen(addr: Addr): Promise<Listener>;
   /** Opens a TCP connection with Nagle's algorithm off. */
   connect(addr: Addr): Promise<Conn>;
+  /**
+   * Binds a Unix domain socket at `path` and sets its file mode; resolves once bound. A socket file
+   * left by a server that crashed is replaced; closing the listener removes the file.
+   *
+   * @param path where the socket file goes
+   * @param mode its permissions (`0o700`: only this user)
+   * @throws {Error} when a live server holds `path`, or `path` is a file that is not a socket
+   */
+  listenUnix(path: string, mode: number): Promise<Listener>;
+  /** Opens a connection to the Unix domain socket at `path`. */
+  connectUnix(path: string): Promise<Conn>;
   /** The runtime's synchronous AES-256-GCM, or `undefined` where it has none (then Web Crypto is used). */
   aesGcm(): AesGcm | undefined;
   /** Reads a whole file. */

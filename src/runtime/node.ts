@@ -8,7 +8,7 @@
 import type { AppendFile, Runtime, TimerId } from "./interface.ts";
 import { aesGcm } from "./_node_crypto.ts";
 import { node, type NodeError, nodeProcess, plain } from "./_node_builtins.ts";
-import { connect, listen } from "./_node_net.ts";
+import { connect, connectUnix, listen, listenUnix } from "./_node_net.ts";
 
 /** Calls a Node callback-style function as a promise. */
 function call<T>(run: (done: (error: Error | null, value?: T) => void) => void): Promise<T> {
@@ -116,6 +116,8 @@ export const nodeRuntime: Runtime = {
   name: "node",
   listen,
   connect,
+  listenUnix,
+  connectUnix,
   aesGcm,
   async readFile(path) {
     return plain(await node().fs.promises.readFile(path));

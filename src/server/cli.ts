@@ -19,12 +19,15 @@ import { DEFAULT_MAX_CONNECTIONS, Server } from "./server.ts";
 /** The `--help` text. */
 export const USAGE = `Usage: ${runtime.name === "node" ? "cyberdb-server" : "deno run -A server.ts"} [options]
 
-Serves cyberdb tables over TCP. With no options: 127.0.0.1:${DEFAULT_PORT}, no password
+Serves cyberdb tables over TCP or a Unix socket. With no options: 127.0.0.1:${DEFAULT_PORT}, no password
 (so loopback only), no persistence.
 
 Options:
   --hostname <host>          address to listen on (default 127.0.0.1)
   --port <port>              port to listen on, 0 for any free port (default ${DEFAULT_PORT})
+  --unix <path>              listen on a Unix domain socket at <path> instead of TCP
+                             (a stale socket file left by a crash is replaced)
+  --unix-mode <octal>        permissions of the --unix socket file (default 0700)
   --password <password>      password clients must prove they know
                              (default: the CYBERDB_PASSWORD environment variable)
   --encrypt                  require AES-256-GCM encrypted connections (needs a password)
@@ -49,6 +52,7 @@ Options:
 /** The flags `server.ts` takes, as `parseArgs` options. */
 const FLAGS = {
   ...CONNECTION_FLAGS,
+  "unix-mode": { type: "string" },
   journal: { type: "string" },
   fsync: { type: "string" },
   "repair-journal": { type: "boolean" },
@@ -64,6 +68,8 @@ const FLAGS = {
 interface ServeOptions {
   hostname?: string;
   port?: number;
+  unix?: string;
+  unixMode?: number;
   password?: string;
   encrypt: boolean;
   journal?: string;
@@ -84,6 +90,8 @@ function parseServeArgs(args: string[]): ServeOptions | "help" {
   const options: ServeOptions = {
     hostname: values.hostname,
     port: portFlag(values.port, 0),
+    unix: values.unix,
+    unixMode: modeFlag(values["unix-mode"]),
     password: passwordFlag(values.password),
     encrypt: values.encrypt ?? false,
     journal: values.journal,
@@ -101,6 +109,12 @@ function parseServeArgs(args: string[]): ServeOptions | "help" {
   }
   if ((options.fsync !== undefined || options.repairJournal) && options.journal === undefined) {
     throw new FlagError("--fsync and --repair-journal need --journal <path>");
+  }
+  if (options.unixMode !== undefined && options.unix === undefined) {
+    throw new FlagError("--unix-mode needs --unix <path>");
+  }
+  if (options.unix !== undefined && (options.hostname !== undefined || options.port !== undefined)) {
+    throw new FlagError("--unix listens instead of TCP: drop --hostname and --port, or --unix");
   }
   if (options.backupInterval > 0 && options.db === undefined) {
     throw new FlagError("--backup-interval needs --db <path> to know where to save");
@@ -121,6 +135,15 @@ function bytesFlag(name: string, value: string | undefined): number | undefined 
   return bytes;
 }
 
+/** Reads `--unix-mode`: octal permissions such as `0700` or `660`. */
+function modeFlag(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^0?[0-7]{3}$/.test(text)) {
+    throw new FlagError(`--unix-mode must be octal permissions such as 0700 or 0660, got ${JSON.stringify(text)}`);
+  }
+  return parseInt(text, 8);
+}
+
 /** Loads the snapshot, then serves until SIGINT or SIGTERM; the exit code. */
 async function serve(options: ServeOptions): Promise<number> {
   const server = new Server({ log: !options.quiet });
@@ -133,6 +156,8 @@ async function serve(options: ServeOptions): Promise<number> {
     await server.run({
       hostname: options.hostname,
       port: options.port,
+      path: options.unix,
+      mode: options.unixMode,
       password: options.password,
       encrypt: options.encrypt,
       maxConnections: options.maxConnections,

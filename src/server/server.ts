@@ -33,10 +33,12 @@ export interface ServerOptions {
 
 /** Where a started server listens. */
 export interface ServerAddress {
-  /** The bound host. */
+  /** The bound host; `""` on a Unix domain socket. */
   hostname: string;
-  /** The bound port (the real one when 0 was asked for). */
+  /** The bound port (the real one when 0 was asked for); 0 on a Unix domain socket. */
   port: number;
+  /** The Unix domain socket's path, when listening on one. */
+  path?: string;
 }
 
 /** Options of {@link Server.setBackup}. */
@@ -106,7 +108,9 @@ export class Server {
     if (options.journal) await this.#persistence.openJournal(options.journal);
     let listener: Listener;
     try {
-      listener = await runtime.listen({ hostname: resolved.hostname, port: resolved.port });
+      listener = resolved.path === undefined
+        ? await runtime.listen({ hostname: resolved.hostname, port: resolved.port })
+        : await runtime.listenUnix(resolved.path, resolved.mode);
     } catch (error) {
       await this.#persistence.close();
       throw error;
@@ -117,7 +121,9 @@ export class Server {
     const context = this.#sessionContext(auth, resolved, options.webCrypto);
     this.#accepting = this.#acceptLoop(listener, (conn) => this.#accept(conn, context, resolved.maxConnections));
     this.#writeLog(
-      `listening on ${listener.addr.hostname}:${listener.addr.port}`,
+      listener.addr.path === undefined
+        ? `listening on ${listener.addr.hostname}:${listener.addr.port}`
+        : `listening on unix socket ${listener.addr.path}`,
     );
     return { ...listener.addr };
   }
@@ -148,7 +154,7 @@ export class Server {
     if (refusal) {
       this.#stats.refused++;
       this.#writeLog(
-        `${conn.remoteAddr.hostname}: refused: ${refusal.message}`,
+        `${conn.remoteAddr.path ?? conn.remoteAddr.hostname}: refused: ${refusal.message}`,
       );
       channel.send(encode({ error: [refusal.code, refusal.message] }));
       channel.drain().finally(() => channel.close());
@@ -168,7 +174,8 @@ export class Server {
     maxConnections: number,
   ): ForbiddenError | TooManyConnectionsError | undefined {
     const address = conn.remoteAddr.hostname;
-    if (this.#whitelist && !this.#whitelist.allows(address)) {
+    // A Unix socket has no IP address: its file mode says who may connect.
+    if (this.#whitelist && conn.remoteAddr.path === undefined && !this.#whitelist.allows(address)) {
       return new ForbiddenError(
         `${address} is not on the server's IP whitelist`,
       );

@@ -56,7 +56,8 @@ export interface SessionContext extends RequestTarget {
  * in a log line and a closed connection.
  */
 export async function serveSession(channel: Channel, context: SessionContext): Promise<void> {
-  const peer = `${channel.conn.remoteAddr.hostname}:${channel.conn.remoteAddr.port}`;
+  const { hostname, port, path } = channel.conn.remoteAddr;
+  const peer = path === undefined ? `${hostname}:${port}` : `unix socket ${path}`;
   // Replies to the requests of one read, held until the journal has their changes, and
   // until it has every change they could have seen (another session's, not yet durable),
   // so no client ever reads what a crash could take back.

@@ -16,6 +16,9 @@ export const DEFAULT_MAX_CONNECTIONS = 10_000;
 /** Milliseconds a new connection has to authenticate when {@link StartOptions.handshakeTimeout} is not given. */
 const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 
+/** Permissions of a Unix socket file when {@link StartOptions.mode} is not given: only this user. */
+const DEFAULT_SOCKET_MODE = 0o700;
+
 /** Options of `Server.start`. */
 export interface StartOptions {
   /**
@@ -30,6 +33,19 @@ export interface StartOptions {
    * @default {9980}
    */
   port?: number;
+  /**
+   * Listen on a Unix domain socket at this path instead of TCP (`hostname` and `port` are then
+   * ignored). A socket file left by a crashed server is replaced; a path a running server holds is
+   * refused. The IP whitelist does not apply to it (its file mode does), and no password is needed,
+   * as on loopback.
+   */
+  path?: string;
+  /**
+   * File mode of the socket at {@link StartOptions.path}, as Redis's `unixsocketperm`.
+   *
+   * @default {0o700} (only this user)
+   */
+  mode?: number;
   /** Password clients must prove they know. Without one, only loopback addresses may be listened on. */
   password?: string;
   /**
@@ -90,6 +106,9 @@ function isLoopback(hostname: string): boolean {
 export interface ResolvedStartOptions {
   hostname: string;
   port: number;
+  /** The Unix socket to listen on instead of TCP, if any. */
+  path?: string;
+  mode: number;
   encrypt: boolean;
   maxConnections: number;
   maxFrameSize: number;
@@ -124,7 +143,11 @@ export function resolveStartOptions(options: StartOptions): ResolvedStartOptions
       "the password must not be empty; omit it to turn auth off",
     );
   }
-  if (options.password === undefined && !isLoopback(hostname)) {
+  const mode = options.mode ?? DEFAULT_SOCKET_MODE;
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
+    throw new RangeError("mode must be file permissions from 0o000 to 0o777, e.g. 0o700");
+  }
+  if (options.password === undefined && options.path === undefined && !isLoopback(hostname)) {
     throw new Error(
       `refusing to listen on ${hostname} without a password (protected mode): anyone who can reach it could ` +
         `read and change every table. Set a password (--password or CYBERDB_PASSWORD), or listen on 127.0.0.1`,
@@ -136,6 +159,8 @@ export function resolveStartOptions(options: StartOptions): ResolvedStartOptions
   return {
     hostname,
     port,
+    path: options.path,
+    mode,
     encrypt: options.encrypt ?? false,
     maxConnections,
     maxFrameSize,

@@ -44,6 +44,8 @@ export interface ConnectOptions {
    * @default {9980}
    */
   port?: number;
+  /** Connect to the server's Unix domain socket at this path instead of TCP (`hostname` and `port` are then ignored). */
+  path?: string;
   /** The server's password, if it has one. */
   password?: string;
   /**
@@ -135,7 +137,9 @@ export class Connection {
    */
   static async open(options: ConnectOptions): Promise<Connection> {
     const hostname = options.hostname ?? DEFAULT_HOSTNAME,
-      port = options.port ?? DEFAULT_PORT;
+      port = options.port ?? DEFAULT_PORT,
+      path = options.path;
+    const where = path === undefined ? `${hostname}:${port}` : `unix socket ${path}`;
     const timeout = options.connectTimeout ?? 10_000;
     let timer: TimerId | undefined;
     let channel: Channel | undefined;
@@ -144,16 +148,16 @@ export class Connection {
         channel?.close();
         reject(
           new TimeoutError(
-            `connecting to ${hostname}:${port} took over ${timeout} ms`,
+            `connecting to ${where} took over ${timeout} ms`,
           ),
         );
       }, timeout);
     });
     try {
       const conn = await Promise.race([
-        runtime.connect({ hostname, port }).catch((error) => {
+        (path === undefined ? runtime.connect({ hostname, port }) : runtime.connectUnix(path)).catch((error) => {
           throw new ConnectionClosedError(
-            `cannot connect to ${hostname}:${port}: ${(error as Error).message}; is the server running?`,
+            `cannot connect to ${where}: ${(error as Error).message}; is the server running?`,
             { cause: error },
           );
         }),
@@ -164,7 +168,7 @@ export class Connection {
         options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
       );
       await Promise.race([
-        handshake(channel, options, `${hostname}:${port}`),
+        handshake(channel, options, where),
         expired,
       ]);
       return new Connection(channel, options);
