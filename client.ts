@@ -31,6 +31,7 @@ export { open, type OpenOptions } from "./src/engines/memory/mod.ts";
 export type { FsyncPolicy, JournalOptions } from "./src/store/journal.ts";
 export { connectRedis, type RedisOptions } from "./src/engines/redis/mod.ts";
 export { Proxy } from "./src/client/proxy.ts";
+export { type AnyTable, AtomicBatch, type AtomicOpError, type AtomicResult } from "./src/client/atomic.ts";
 export { CyberDict, type DictInit, type Key, type Requester, type SetOptions } from "./src/client/cyber_dict.ts";
 export { CyberList, type SortOptions } from "./src/client/cyber_list.ts";
 export {

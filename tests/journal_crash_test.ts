@@ -61,17 +61,24 @@ async function runStream(
 }
 
 /**
- * What a recovered server holds of the two streams:
+ * What a recovered server holds of the three streams:
  * A = set(i, i) on dict `d`, then push(i) on list `la`, for i = 0, 1, …;
- * B = push(j) on list `lb`, then increment("n") on `d`, for j = 0, 1, ….
- * Checks that each is an exact prefix and returns the prefix lengths.
+ * B = push(j) on list `lb`, then increment("n") on `d`, for j = 0, 1, …;
+ * C = atomic batches, batch k moving 1 from `bank.a` to `bank.b` and pushing k on list `lc`.
+ * Checks that each is an exact prefix (a batch all there or not at all) and returns the prefix lengths.
  */
-async function recovered(proxy: Proxy): Promise<{ a: number; b: number }> {
+async function recovered(proxy: Proxy): Promise<{ a: number; b: number; c: number }> {
   assert.deepEqual(await proxy.tables(), [
     { name: "d", type: "CyberDict" },
     { name: "la", type: "CyberList" },
     { name: "lb", type: "CyberList" },
+    { name: "bank", type: "CyberDict" },
+    { name: "lc", type: "CyberList" },
   ]);
+  const bank = await new CyberDict<number>(proxy, "bank").toObject();
+  const lc = await new CyberList<number>(proxy, "lc").toArray();
+  lc.forEach((item, i) => assert.equal(item, i, `lc[${i}] is ${item}: a batch duplicated or missing`));
+  assert.deepEqual(bank, lc.length === 0 ? {} : { a: -lc.length, b: lc.length }, `bank ${JSON.stringify(bank)}`);
   const entries = await new CyberDict(proxy, "d").entries();
   const la = await new CyberList<number>(proxy, "la").toArray();
   const lb = await new CyberList<number>(proxy, "lb").toArray();
@@ -93,10 +100,10 @@ async function recovered(proxy: Proxy): Promise<{ a: number; b: number }> {
   // Stream A alternates set/push: a prefix holds as many sets as pushes, or one more.
   assert.ok(keys.length - la.length === 0 || keys.length - la.length === 1, `${keys.length} sets, ${la.length} pushes`);
   assert.ok(lb.length - n === 0 || lb.length - n === 1, `${lb.length} pushes to lb, n = ${n}`);
-  return { a: keys.length + la.length, b: lb.length + n };
+  return { a: keys.length + la.length, b: lb.length + n, c: lc.length };
 }
 
-test("SIGKILL at random moments, during compactions too, loses no acknowledged change and applies none twice", async () => {
+test("SIGKILL at random moments, during compactions too, loses no acknowledged change and applies none twice, an atomic batch all or nothing", async () => {
   const seed = 0x5eed_2024;
   const random = mulberry32(seed);
   const deadline = performance.now() + 50_000;
@@ -104,6 +111,7 @@ test("SIGKILL at random moments, during compactions too, loses no acknowledged c
     const journal = `${dir}/j`, db = `${dir}/db.cdb`;
     const modes = ["cli", "compacting", "compacting-old", "cli-backup"] as const;
     let streamA: StreamRun = { issued: 0, acked: 0 }, streamB: StreamRun = { issued: 0, acked: 0 };
+    let streamC: StreamRun = { issued: 0, acked: 0 };
     let killedMidCompaction = 0, compactions = 0;
     const rounds = 12;
     for (let round = 0; round <= rounds; round++) {
@@ -129,15 +137,24 @@ test("SIGKILL at random moments, during compactions too, loses no acknowledged c
         const proxyA = await client.getProxy().connect();
         const proxyB = await client.getProxy().connect();
         // Recovery: every acknowledged op of each stream is there, as an exact prefix.
-        let from: { a: number; b: number };
+        const proxyC = await client.getProxy().connect();
+        let from: { a: number; b: number; c: number };
         if (round === 0) {
           await proxyA.createCyberDict("d");
           await proxyA.createCyberList("la");
           await proxyA.createCyberList("lb");
-          from = { a: 0, b: 0 };
+          await proxyA.createCyberDict("bank");
+          await proxyA.createCyberList("lc");
+          from = { a: 0, b: 0, c: 0 };
         } else {
           from = await recovered(proxyA);
-          for (const [name, stream, got] of [["A", streamA, from.a], ["B", streamB, from.b]] as const) {
+          for (
+            const [name, stream, got] of [["A", streamA, from.a], ["B", streamB, from.b], [
+              "C",
+              streamC,
+              from.c,
+            ]] as const
+          ) {
             assert.equal(stream.disorder, undefined);
             assert.ok(got >= stream.acked, `stream ${name}: ${stream.acked} ops acknowledged, ${got} recovered`);
             assert.ok(got <= stream.issued, `stream ${name}: ${stream.issued} ops issued, ${got} recovered`);
@@ -152,13 +169,26 @@ test("SIGKILL at random moments, during compactions too, loses no acknowledged c
         const la = new CyberList<number>(proxyA, "la");
         const lb = new CyberList<number>(proxyB, "lb");
         const dB = new CyberDict<number>(proxyB, "d");
-        let stop = false;
+        const bank = new CyberDict<number>(proxyC, "bank"), lc = new CyberList<number>(proxyC, "lc");
+        let stop = false, acked = () => {};
+        // On a loaded machine the first reply can take longer than the shortest kill delay: count from it.
+        const firstAck = new Promise<void>((resolve) => acked = resolve);
         const writers = Promise.all([
-          runStream((k) => k % 2 === 0 ? d.set(k / 2, k / 2) : la.push((k - 1) / 2), from.a, () => stop),
+          runStream(
+            (k) => (k % 2 === 0 ? d.set(k / 2, k / 2) : la.push((k - 1) / 2)).then(acked),
+            from.a,
+            () => stop,
+          ),
           runStream((k) => k % 2 === 0 ? lb.push(k / 2) : dB.increment("n"), from.b, () => stop),
+          runStream(
+            (k) => proxyC.atomic().increment(bank, "a", -1).increment(bank, "b", 1).push(lc, k).commit(),
+            from.c,
+            () => stop,
+          ),
         ]);
         // The kill: after a random delay, or as soon as a compaction is seen in progress.
         const delay = mode === "cli-backup" ? 700 + random() * 900 : 30 + random() * 600;
+        await within(firstAck, 15_000, "the first acknowledged write");
         const started = performance.now();
         if (mode === "compacting-old") {
           while (performance.now() - started < 3000 && !await exists(`${journal}.old`)) await sleep(1);
@@ -167,14 +197,15 @@ test("SIGKILL at random moments, during compactions too, loses no acknowledged c
         }
         await child.kill();
         stop = true;
-        [streamA, streamB] = await writers;
+        [streamA, streamB, streamC] = await writers;
         const midCompaction = await exists(`${journal}.old`);
         if (midCompaction) killedMidCompaction++;
         compactions += child.stderr.match(/compacted:/g)?.length ?? 0;
         console.log(
           `round ${round} (${mode}): killed after ${Math.round(performance.now() - started)} ms` +
             `${midCompaction ? " during a compaction" : ""}; A ${from.a} → ${streamA.acked} acked / ` +
-            `${streamA.issued} issued, B ${from.b} → ${streamB.acked} / ${streamB.issued}`,
+            `${streamA.issued} issued, B ${from.b} → ${streamB.acked} / ${streamB.issued}, ` +
+            `C (atomic batches) ${from.c} → ${streamC.acked} / ${streamC.issued}`,
         );
         assert.ok(
           streamA.acked > from.a,

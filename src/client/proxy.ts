@@ -7,6 +7,7 @@
  */
 import { ProxyClosedError, UnsupportedError } from "../errors.ts";
 import type { ServerInfo, StoreOp, TableInfo, TableKind } from "../protocol/messages.ts";
+import { AtomicBatch } from "./atomic.ts";
 import { CyberDict, type DictInit, type Requester, toEntries } from "./cyber_dict.ts";
 import { CyberList } from "./cyber_list.ts";
 import type { Engine, EngineConnection } from "./engine.ts";
@@ -122,6 +123,14 @@ export class Proxy implements Requester, AsyncDisposable {
       this.#known.failed(table, error);
       throw error;
     });
+  }
+
+  /**
+   * Starts an atomic batch: checks and writes on any tables, sent in one request by `commit()`
+   * and applied all together or not at all (see {@link AtomicBatch}).
+   */
+  atomic(): AtomicBatch {
+    return new AtomicBatch(this);
   }
 
   /**

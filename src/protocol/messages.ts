@@ -41,7 +41,7 @@ export const WATCH_END = 3;
 export type SessionOp = "info" | "watch" | "unwatch";
 
 /** Ops on the store as a whole. */
-export type StoreOp = "tables" | "create" | "open" | "drop" | "timed" | SessionOp;
+export type StoreOp = "tables" | "create" | "open" | "drop" | "timed" | "atomic" | SessionOp;
 
 /**
  * The argument of a `watch` request: `[id, "watch", table, spec]`; table `""`

@@ -40,8 +40,22 @@ const SLACK = 1 << 20;
 /** Live entries up to which a compaction after an expiry sweep is cheap enough (well under 1 ms). */
 const CHEAP_COMPACTION = 8192;
 
+/** What {@link CompactMap.saveKey} keeps of one key, to put it back exactly (order included). */
+export interface SavedKey {
+  /** Its entry number, record place and hash. */
+  entry: number;
+  page: number;
+  at: number;
+  hash: number;
+  /** A copy of its value bytes, and its expiry. */
+  value: Uint8Array;
+  expiresAt: number;
+}
+
 /** A map from {@link Key}s to byte strings, in insertion order. */
 export class CompactMap {
+  /** While set (an atomic batch), nothing is compacted or released, so saved state stays valid. */
+  #holding = false;
   /** Arena pages: records never straddle two; a record over half a page gets a page of its own. */
   #pages: Uint8Array[] = [new Uint8Array(FIRST_PAGE)];
   /** The page records are appended to, and its bytes in use. */
@@ -142,6 +156,10 @@ export class CompactMap {
 
   /** Removes every entry and gives the memory back. */
   clear(): void {
+    if (!this.#holding) {
+      for (const array of [this.#page, this.#at, this.#hashes, this.#slots]) release(array);
+      this.#expires.clear();
+    }
     this.#pages = [new Uint8Array(FIRST_PAGE)];
     this.#current =
       this.#fill =
@@ -150,12 +168,94 @@ export class CompactMap {
       this.#entries =
       this.#size =
         0;
-    for (const array of [this.#page, this.#at, this.#hashes, this.#slots]) release(array);
     this.#page = new Uint32Array(64);
     this.#at = new Uint32Array(64);
     this.#hashes = new Uint32Array(64);
     this.#slots = new Int32Array(128);
-    this.#expires.clear();
+    this.#expires = new ExpiryTimes();
+  }
+
+  /**
+   * Holds compaction and the release of memory (during an atomic batch), so
+   * that {@link saveKey} and {@link saveAll} can put things back; releasing
+   * the hold compacts if that is due.
+   */
+  hold(on: boolean): void {
+    this.#holding = on;
+    if (!on) this.#compactIfWasteful();
+  }
+
+  /** What {@link restoreKey} needs to put the key back as it is now; `undefined` when it is missing. */
+  saveKey(key: Key): SavedKey | undefined {
+    const slot = this.#lookup(key);
+    if (slot < 0) return undefined;
+    const entry = this.#slots[slot] - 1;
+    return {
+      entry,
+      page: this.#page[entry],
+      at: this.#at[entry],
+      hash: this.#hashes[entry],
+      value: this.#valueOf(entry).slice(),
+      expiresAt: this.#expires.of(entry),
+    };
+  }
+
+  /**
+   * Puts a key back as {@link saveKey} saw it, undoing the changes made to it
+   * since, in reverse order (while {@link hold}ing). A key deleted meanwhile
+   * comes back at its place in the order: its record is still in the arena.
+   */
+  restoreKey(key: Key, saved: SavedKey | undefined): void {
+    const slot = this.#lookup(key);
+    if (saved === undefined) {
+      if (slot >= 0) this.#remove(slot);
+      return;
+    }
+    if (slot >= 0) {
+      this.set(key, saved.value, saved.expiresAt);
+      return;
+    }
+    const { entry } = saved;
+    this.#page[entry] = saved.page;
+    this.#at[entry] = saved.at;
+    this.#hashes[entry] = saved.hash;
+    // Entries past the count were all deleted ones (the count only drops over those).
+    if (this.#entries <= entry) this.#entries = entry + 1;
+    this.#slots[~slot] = entry + 1;
+    this.#size++;
+    this.#read(entry);
+    this.#dead -= this.#rEnd - saved.at;
+    this.#setExpiry(entry, saved.expiresAt);
+  }
+
+  /** Everything, to put back with the returned function (a `clear` undone, while {@link hold}ing). */
+  saveAll(): () => void {
+    const pages = this.#pages, current = this.#current, fill = this.#fill, used = this.#used, dead = this.#dead;
+    const page = this.#page, at = this.#at, hashes = this.#hashes, entries = this.#entries, size = this.#size;
+    const slots = this.#slots, expires = this.#expires;
+    return () => {
+      this.#pages = pages;
+      this.#current = current;
+      this.#fill = fill;
+      this.#used = used;
+      this.#dead = dead;
+      this.#page = page;
+      this.#at = at;
+      this.#hashes = hashes;
+      this.#entries = entries;
+      this.#size = size;
+      this.#slots = slots;
+      this.#expires = expires;
+    };
+  }
+
+  /** The most recently inserted key that has not expired, or `undefined` when there is none. */
+  lastKey(): Key | undefined {
+    const at = now();
+    for (let entry = this.#entries - 1; entry >= 0; entry--) {
+      if (this.#page[entry] !== DELETED && !this.#expires.expired(entry, at)) return this.#keyOf(entry);
+    }
+    return undefined;
   }
 
   /** When the key expires (epoch ms), 0 when it never does, `undefined` when it is missing. */
@@ -403,6 +503,7 @@ export class CompactMap {
 
   /** Rewrites the arena and renumbers the entries once dead bytes or holes outweigh live ones. */
   #compactIfWasteful(): void {
+    if (this.#holding) return;
     const holes = this.#entries - this.#size;
     const wasteful = (this.#dead > SLACK && this.#dead * 2 > this.#used) ||
       (holes > SLACK / 64 && holes > this.#size);

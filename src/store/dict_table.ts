@@ -146,6 +146,11 @@ export class DictTable {
     return this.#map.forEach(visit, from, at);
   }
 
+  /** The storage, for an atomic batch's undo log (`atomic.ts`). */
+  get map(): CompactMap {
+    return this.#map;
+  }
+
   /** An independent copy, made with a few memory copies. */
   copy(): DictTable {
     return new DictTable([], this.#map.copy());

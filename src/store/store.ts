@@ -8,6 +8,7 @@
 import { BadRequestError, NoSuchTableError, TableExistsError, WrongTypeError } from "../errors.ts";
 import type { OpName, SessionOp, TableInfo, TableKind } from "../protocol/messages.ts";
 import { ChangeFeed } from "./changes.ts";
+import { applyBatch } from "./atomic.ts";
 import { atTime } from "./clock.ts";
 import { dictOps, entries } from "./dict_ops.ts";
 import { DictTable } from "./dict_table.ts";
@@ -35,6 +36,12 @@ const storeOps = {
     arity: [0, 0],
     writes: true,
     run: (s: Store, a: unknown[]) => s.drop(a[0] as string),
+  },
+  // An atomic batch, applied as one step (see atomic.ts): [steps].
+  atomic: {
+    arity: [1, 1],
+    writes: true,
+    run: (s: Store, [, steps]: unknown[]) => s.changes.batch(() => applyBatch(s, steps, opWrites)),
   },
   // A journaled request with the time it was first applied at: [time, [id, op, table, ...args]].
   timed: {
@@ -143,6 +150,7 @@ export class Store {
    * `timed` op), so a replay decides as the original did.
    */
   dependsOnClock(op: unknown, table: unknown, args: readonly unknown[]): boolean {
+    if (op === "atomic") return true; // cheap to stamp, and any of its steps may depend on the clock
     if (typeof op !== "string" || !op.startsWith("d.") || opWrites(op) !== true) return false;
     if (givesRelativeTime(op, args)) return true;
     const target = typeof table === "string" ? this.tables.get(table) : undefined;
