@@ -41,8 +41,11 @@ export interface EngineFixture {
  * - `info`: `proxy.info()` answers with a `ServerInfo`.
  * - `watch`: `watch()` on a table or a proxy gives a change feed.
  * - `expiry`: dict entries expire (`{ expireIn }`, `expire`, `persist`, `ttl`).
+ * - `atomic`: `proxy.atomic()` batches commit.
+ *
+ * A suite checks that an engine lacking a feature refuses it with `UNSUPPORTED` naming the engine.
  */
-export type Feature = "info" | "watch" | "expiry";
+export type Feature = "info" | "watch" | "expiry" | "atomic";
 
 /** One engine configuration a shared suite runs under. */
 export interface EngineHarness {
@@ -166,7 +169,8 @@ function redisHarness(cluster: boolean): EngineHarness {
     unsupported: {
       info: "proxy.info() is UNSUPPORTED on redis (ask Redis itself: INFO)",
       watch: "watch() is UNSUPPORTED on redis yet",
-      expiry: "expiry is UNSUPPORTED on redis yet",
+      expiry: "expiry is UNSUPPORTED on redis: Redis 7.0 has no per-field TTL (HPEXPIRE is 7.4+)",
+      atomic: "atomic batches are UNSUPPORTED on redis yet",
     },
     async start() {
       const servers = cluster ? await startRedisCluster(3) : await startRedis();

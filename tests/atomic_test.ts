@@ -15,6 +15,27 @@ import { rejectsWith } from "./_server.ts";
 
 for (const harness of ENGINES) {
   const name = `${harness.name}: `;
+  if (harness.unsupported?.atomic !== undefined) {
+    test(`${name}commit() is refused with UNSUPPORTED naming the engine, and applies nothing`, {
+      skip: harness.unavailable,
+    }, async () => {
+      const fx = await harness.start();
+      try {
+        await using proxy = await fx.client.getProxy().connect();
+        const dict = await proxy.createCyberDict(freshName("d"), { a: 1 });
+        const error = await rejectsWith(
+          proxy.atomic().check(dict, "a", 1).set(dict, "a", 2).commit(),
+          Error,
+          "UNSUPPORTED",
+        );
+        assert.match(error.message, new RegExp(harness.engine));
+        assert.equal(await dict.get("a"), 1);
+      } finally {
+        await fx.close();
+      }
+    });
+    continue;
+  }
   const withClient = async (body: (client: Client, another: () => Promise<Client>) => Promise<void>) => {
     const fx = await harness.start();
     try {

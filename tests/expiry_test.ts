@@ -32,7 +32,31 @@ async function inTempDir(body: (dir: string) => Promise<void>): Promise<void> {
 for (const harness of ENGINES) {
   const name = `${harness.name}: `;
   if (harness.unsupported?.expiry !== undefined) {
-    test(`${name}expiry (skipped: ${harness.unsupported.expiry})`, { skip: true }, () => {});
+    test(`${name}every expiry op is refused with UNSUPPORTED naming the engine, and changes nothing`, {
+      skip: harness.unavailable,
+    }, async () => {
+      const fx = await harness.start();
+      try {
+        await using proxy = await fx.client.getProxy().connect();
+        const dict = await proxy.createCyberDict(freshName("expiry"), { k: 1 });
+        for (
+          const call of [
+            dict.set("k", 2, { expireIn: 1000 }),
+            dict.setDefault("n", 2, { expireIn: 1000 }),
+            dict.update({ u: 1 }, { expireIn: 1000 }),
+            dict.expire("k", 1000),
+            dict.persist("k"),
+            dict.ttl("k"),
+          ]
+        ) {
+          const error = await rejectsWith(call, Error, "UNSUPPORTED");
+          assert.match(error.message, new RegExp(harness.engine));
+        }
+        assert.deepEqual(await dict.entries(), [["k", 1]]);
+      } finally {
+        await fx.close();
+      }
+    });
     continue;
   }
   const withDict = async (body: (dict: CyberDict, more: () => Promise<CyberDict>) => Promise<void>) => {

@@ -116,9 +116,9 @@ function passes(target: BatchTarget, name: string, where: unknown, expected: unk
     return expected.length === 1 && deepEqual(decode((stored as Encoded).bytes, WRAPPED_DEPTH), expected[0]);
   }
   if (!Number.isSafeInteger(where)) throw new BadRequestError("atomic: a check on a CyberList needs an integer index");
-  const length = table.items.length, at = (where as number) < 0 ? length + (where as number) : where as number;
+  const length = table.size, at = (where as number) < 0 ? length + (where as number) : where as number;
   if (at < 0 || at >= length) return expected.length === 0;
-  return expected.length === 1 && deepEqual(table.items[at], expected[0]);
+  return expected.length === 1 && deepEqual(table.at(at), expected[0]);
 }
 
 function isKey(key: unknown): key is Key {
@@ -155,19 +155,19 @@ function undoOf(table: DictTable | ListTable | undefined, op: string, args: unkn
     };
   }
   if (!op.startsWith("l.")) return () => {};
-  const length = table.items.length;
-  if (op === "l.push") return () => void (table.items.length = length);
+  const length = table.size;
+  if (op === "l.push") return () => table.truncate(length);
   if (op === "l.pop" && args[0] === undefined) {
-    const last = table.items[length - 1];
-    return () => void (table.items.length < length && table.items.push(last));
+    const last = table.at(-1);
+    return () => void (table.size < length && table.push([last]));
   }
   if (op === "l.set" && Number.isSafeInteger(args[0])) {
     const at = (args[0] as number) < 0 ? length + (args[0] as number) : args[0] as number;
-    const before = table.items[at];
-    return () => void (at >= 0 && at < table.items.length && (table.items[at] = before));
+    const before = table.at(at);
+    return () => void (at >= 0 && at < table.size && table.set(at, before));
   }
   // Ops that move items (insert, remove, splice, shift, unshift, reverse, sort, clear) cost O(n)
   // already: keeping the items as they were costs no more.
-  const items = table.items.slice();
-  return () => void (table.items = items);
+  const items = table.slice();
+  return () => table.replaceItems(items);
 }

@@ -70,6 +70,16 @@ export class ListTable {
     return this.#items.shift();
   }
 
+  /** Drops the items past `length` (an atomic batch undoing a push). */
+  truncate(length: number): void {
+    if (length < this.#items.length) this.#items.length = length;
+  }
+
+  /** Replaces every item with `items` (taken over, not copied): an atomic batch putting a list back. */
+  replaceItems(items: unknown[]): void {
+    this.#items = items;
+  }
+
   /** Reverses the items in place. */
   reverse(): void {
     this.#items.reverse();

@@ -73,6 +73,14 @@ export const tableOps: Record<StoreOp, Handler> = {
       ),
     );
   },
+  atomic() {
+    return Promise.reject(
+      new UnsupportedError(
+        "atomic: the redis engine cannot apply atomic batches yet (one Lua script over the tables of one " +
+          "Cluster slot is not built, and each table has its own hash tag); use the memory or remote engine",
+      ),
+    );
+  },
   timed(_c, _t, _a, op) {
     return Promise.reject(new UnsupportedError(`${op}: journal replay is not a redis engine op`));
   },
