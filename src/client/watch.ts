@@ -111,7 +111,11 @@ export class ChangeStream<C> implements AsyncIterableIterator<C>, WatchSink {
   #done = false;
   #stop: () => void = () => {};
 
-  /** @param limit most bytes held for a slow reader */
+  /**
+   * Makes an empty stream.
+   *
+   * @param limit most bytes held for a slow reader
+   */
   constructor(limit: number = DEFAULT_STREAM_BUFFER) {
     if (!Number.isSafeInteger(limit) || limit < 1) {
       throw new RangeError("watch: buffer must be a whole number of bytes ≥ 1");
@@ -130,7 +134,7 @@ export class ChangeStream<C> implements AsyncIterableIterator<C>, WatchSink {
     return this.#done || this.#error !== undefined;
   }
 
-  /** @inheritdoc */
+  /** Queues one event of `size` bytes, or hands it to a waiting reader; ends the stream with `SLOW_CONSUMER` past the limit. */
   push(event: unknown, size: number): void {
     if (this.ended) return;
     if (this.#waiter) {
@@ -154,7 +158,7 @@ export class ChangeStream<C> implements AsyncIterableIterator<C>, WatchSink {
     }
   }
 
-  /** @inheritdoc */
+  /** Ends the stream with `error`: the reader gets it once the queued events are read. */
   end(error: Error): void {
     if (this.ended) return;
     this.#error = error;
@@ -218,7 +222,11 @@ export class ChangeStream<C> implements AsyncIterableIterator<C>, WatchSink {
     return this.return().then(() => {});
   }
 
-  /** @returns this stream */
+  /**
+   * The stream is its own iterator.
+   *
+   * @returns this stream
+   */
   [Symbol.asyncIterator](): this {
     return this;
   }
