@@ -111,30 +111,18 @@ async function shell(client: Client, where: string): Promise<void> {
  */
 export async function main(args: string[]): Promise<number> {
   const split = splitArgs(args);
-  let options: ConnectOptions;
-  let command: Command | undefined;
+  let options: ConnectOptions | "help";
   try {
-    const { values } = parseArgs({
-      args: split.options,
-      strict: true,
-      allowPositionals: false,
-      options: CONNECTION_FLAGS,
-    });
-    if (values.help) {
-      await runtime.print(USAGE);
-      return 0;
-    }
-    options = {
-      hostname: values.hostname ?? DEFAULT_HOSTNAME,
-      port: portFlag(values.port, 1) ?? DEFAULT_PORT,
-      path: values.unix,
-      password: passwordFlag(values.password),
-      encrypt: values.encrypt ?? false,
-    };
+    options = parseOptions(split.options);
   } catch (error) {
     console.error(`error: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
+  if (options === "help") {
+    await runtime.print(USAGE);
+    return 0;
+  }
+  let command: Command | undefined;
   try {
     if (split.command.length > 0) command = parseWords(split.command);
   } catch (error) {
@@ -146,6 +134,24 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   if (command?.name === "quit") return 0;
+  return await connectAndRun(options, command);
+}
+
+/** Parses and checks the options before the command; `"help"` when `--help` was asked for. */
+function parseOptions(args: string[]): ConnectOptions | "help" {
+  const { values } = parseArgs({ args, strict: true, allowPositionals: false, options: CONNECTION_FLAGS });
+  if (values.help) return "help";
+  return {
+    hostname: values.hostname ?? DEFAULT_HOSTNAME,
+    port: portFlag(values.port, 1) ?? DEFAULT_PORT,
+    path: values.unix,
+    password: passwordFlag(values.password),
+    encrypt: values.encrypt ?? false,
+  };
+}
+
+/** Connects, then runs `command`, or the prompt without one; the exit code. */
+async function connectAndRun(options: ConnectOptions, command: Command | undefined): Promise<number> {
   let client: Client;
   try {
     client = await connect(options);
