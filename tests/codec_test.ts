@@ -1,13 +1,15 @@
 /**
  * The codec's lazy paths against msgpackr's own encoding: `skipValue` and
  * `arrayItems` find exactly the boundaries of every kind of value, and
- * `encodeArray` splices encoded items into the bytes a plain encode gives.
+ * `encodeArray` splices encoded items into the bytes a plain encode gives;
+ * cyberdb's extension types are scanned and decoded, and no other.
  *
  * @module
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decode, encode, encodeArray, Encoded, LazyArray } from "../src/protocol/codec.ts";
+import { EXT_MAP, EXT_SET, EXT_STRING } from "../src/protocol/extensions.ts";
 import { arrayItems, skipValue } from "../src/protocol/msgpack_scan.ts";
 
 /** One value of each MessagePack form the codec writes: every size class of strings, binaries, arrays, maps, numbers. */
@@ -86,3 +88,33 @@ test("encodeArray() with Encoded items gives the bytes encode() gives for the de
     assert.ok(actual.every((byte, i) => byte === expected[i]), `${count} items: same bytes`);
   }
 });
+
+test("the scanner checks a Map or Set extension's payload as one more level of nesting", () => {
+  let bytes = encode(1);
+  // 300 Maps, each holding the next: refused like 300 nested arrays, before any decoding.
+  for (let i = 0; i < 300; i++) bytes = wrapMap(bytes);
+  assert.ok(decode(wrapMap(wrapMap(encode(1)))) instanceof Map);
+  assert.throws(() => decode(bytes), /nested deeper than 256 levels/);
+  // A container extension must hold one array.
+  assert.throws(() => decode(Uint8Array.of(0xd4, EXT_MAP, 0x01)), /must hold one array/);
+  assert.throws(() => decode(Uint8Array.of(0xd5, EXT_SET, 0x91, 0xdc)), /truncated|claims more/);
+});
+
+test("decode refuses every MessagePack extension type that is not cyberdb's", () => {
+  for (const type of [0x65, 0x69, 0x70, 0x73, 0x74, 0x78, 0x62, 0x10, 0x7f]) {
+    assert.throws(() => decode(Uint8Array.of(0xd6, type, 0, 0, 0, 0)), /not a cyberdb value/, `type ${type}`);
+  }
+  assert.deepEqual(decode(encode(new Map([[1, new Set(["\uD800"])]]))), new Map([[1, new Set(["\uD800"])]]));
+});
+
+test("well-formed strings stay MessagePack strings; only one with a lone surrogate takes the extension", () => {
+  assert.deepEqual([...encode("hé")], [0xa3, 0x68, 0xc3, 0xa9]);
+  assert.deepEqual([...encode("\uD800")], [0xd5, EXT_STRING, 0x00, 0xd8]);
+  assert.deepEqual([...encode(-0)], [0xcb, 0x80, 0, 0, 0, 0, 0, 0, 0]);
+});
+
+/** An EXT_MAP of one entry `0 => inner` around already encoded bytes. */
+function wrapMap(inner: Uint8Array): Uint8Array {
+  const payload = Uint8Array.of(0x92, 0x00, ...inner);
+  return Uint8Array.of(0xc9, 0, 0, payload.length >>> 8, payload.length & 0xff, EXT_MAP, ...payload);
+}

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type Client, connect, Server, SnapshotCorruptError } from "../mod.ts";
 import { startServer } from "./_server.ts";
 
@@ -97,6 +98,11 @@ const VALUES: [string, unknown][] = [
     raw: new Uint8Array([9, 8, 7]),
     deep: [[[[{ x: [1, [2, [3]]] }]]]],
   }],
+  ["negative zero", -0],
+  ["lone surrogates", "x\uD800y\uDFFF"],
+  ["map", new Map<unknown, unknown>([[1, "number"], ["1", "string"], [{ k: 1 }, new Set([-0, "\uDBFF"])]])],
+  ["set", new Set([1, "1", [1]])],
+  ["__proto__ key", JSON.parse('{"__proto__": 1}')],
 ];
 
 test("save → load round-trips every value type, both table kinds, key types and table order into a new Server", async () => {
@@ -114,6 +120,9 @@ test("save → load round-trips every value type, both table kinds, key types an
       await keys.set(0, "number zero");
       await keys.set("", "empty string key");
       await keys.set(-1.5, "float key");
+      await keys.set("\uD800", "lone high surrogate");
+      await keys.set("\uDBFF", "another lone high surrogate");
+      await keys.set("\uFFFD", "replacement character");
       const list = await proxy.createCyberList(
         "list",
         VALUES.map(([, value]) => value),
@@ -158,6 +167,9 @@ test("save → load round-trips every value type, both table kinds, key types an
         [0, "number zero"],
         ["", "empty string key"],
         [-1.5, "float key"],
+        ["\uD800", "lone high surrogate"],
+        ["\uDBFF", "another lone high surrogate"],
+        ["\uFFFD", "replacement character"],
       ]);
       assert.equal(await keys.get(1), "number one");
       assert.equal(await keys.get("1"), "string one");
@@ -179,6 +191,30 @@ test("save → load round-trips every value type, both table kinds, key types an
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a snapshot written before Map, Set and lone-surrogate strings had extension types still loads", async () => {
+  // Written by the server of commit e5a5067 (tests/data/snapshot_v1.cdb): plain MessagePack throughout.
+  const fx = await serve(fileURLToPath(new URL("./data/snapshot_v1.cdb", import.meta.url)));
+  try {
+    await using proxy = await fx.client.getProxy().connect();
+    assert.deepEqual(await proxy.tables(), [
+      { name: "centre", type: "CyberDict" },
+      { name: "jobs", type: "CyberList" },
+    ]);
+    const centre = await proxy.getCyberDict("centre");
+    assert.deepEqual(await centre.entries(), [
+      ["content", "Hello CyberDB!"],
+      [1, { nested: [1, 2.5, -3, null, true, false, "", [], {}] }],
+      ["héllo ✓", 2n ** 70n],
+      ["when", new Date(86_400_000)],
+      ["bytes", new Uint8Array([1, 2, 3])],
+    ]);
+    const jobs = await proxy.getCyberList("jobs");
+    assert.deepEqual(await jobs.toArray(), [{ id: 3 }, "x", 0, 12345678901234567890n, { deep: { er: ["é"] } }]);
+  } finally {
+    await fx.close();
   }
 });
 

@@ -1,14 +1,21 @@
 /**
- * The MessagePack codec for every body on the wire and in snapshots:
- * `msgpackr` configured for plain data only — no records, no structured
- * clone, no class extensions — with bigints of any size and Dates.
+ * The MessagePack codec for every body on the wire, in snapshots and in the
+ * Redis engine's stored values: `msgpackr` configured for plain data only —
+ * no records, no structured clone, no class extensions — with bigints of any
+ * size and Dates, and cyberdb's own extension types (`extensions.ts`) for
+ * `Map`, `Set` and strings holding lone surrogates. Every value is checked
+ * against the value rules (`values.ts`) as it is encoded, so a value that
+ * would not read back exactly is refused before anything is sent.
  *
  * @module
  */
-import { Packr } from "msgpackr";
+import { addExtension, Packr } from "msgpackr";
 import { BadRequestError } from "../errors.ts";
 import { concat } from "./bytes.ts";
+import { ACCEPTED_EXTENSIONS, EXT_MAP, EXT_OBJECT, EXT_SET, EXT_STRING } from "./extensions.ts";
 import { arrayItems, checkMessagePack, MAX_DEPTH } from "./msgpack_scan.ts";
+import { type ArgSpec, OP_ARGS } from "./messages.ts";
+import { LooseString, MapItems, NegativeZero, ObjectItems, prepareValue, SetItems } from "./values.ts";
 
 /**
  * Nesting accepted where values come back wrapped (replies, snapshots): a
@@ -26,21 +33,178 @@ const packr = new Packr({
   copyBuffers: true,
 });
 
+registerExtensions();
+
+/** How {@link encode} checks a value. */
+export interface EncodeOptions {
+  /** The value's name at the root of error paths. @default {"value"} */
+  name?: string;
+  /** Whether `undefined` is refused anywhere in it, as in a stored value. @default {false} */
+  strict?: boolean;
+  /** Deepest nesting accepted. @default {WRAPPED_DEPTH} */
+  maxDepth?: number;
+}
+
 /**
- * Encodes a value. The result is a fresh buffer owned by the caller.
+ * Encodes a message or a value. The result is a fresh buffer owned by the caller.
  *
- * @param value plain data: null, booleans, numbers, bigints, strings, Uint8Array, Date, arrays, objects
+ * @param value data within the value rules (`values.ts`)
+ * @param options the name used in errors, and whether `undefined` is refused
  * @returns the MessagePack bytes
- * @throws {BadRequestError} for a value that cannot be encoded
+ * @throws {BadRequestError} for a value refused by the value rules, naming where it is
+ * @example
+ * ```ts
+ * import { decode, encode } from "./codec.ts";
+ * const map = decode(encode(new Map([[1, "one"], ["1", "string one"]])));
+ * console.log(map); // Map(2) { 1 => "one", "1" => "string one" }
+ * ```
  */
-export function encode(value: unknown): Uint8Array {
+export function encode(value: unknown, options: EncodeOptions = {}): Uint8Array {
+  const prepared = prepareValue(value, {
+    name: options.name,
+    strict: options.strict ?? false,
+    maxDepth: options.maxDepth ?? WRAPPED_DEPTH,
+  });
   try {
-    return packr.pack(value);
+    return packr.pack(prepared);
   } catch (error) {
-    throw new BadRequestError(
-      `cannot encode this value: ${(error as Error).message}`,
-    );
+    throw new BadRequestError(`cannot encode this value: ${(error as Error).message}`);
   }
+}
+
+/**
+ * Encodes one stored value (as the Redis engine keeps them): `undefined`
+ * refused anywhere in it, nesting limited to `MAX_VALUE_DEPTH`.
+ *
+ * @param value the value
+ * @param name its name in errors
+ * @returns the MessagePack bytes
+ * @throws {BadRequestError} for a value refused by the value rules, naming where it is
+ */
+export function encodeValue(value: unknown, name = "value"): Uint8Array {
+  try {
+    return packr.pack(prepareValue(value, { name }));
+  } catch (error) {
+    if (error instanceof BadRequestError) throw error;
+    throw new BadRequestError(`cannot encode this value: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Encodes a request `[id, op, table, ...args]`, checking each argument by the
+ * value rules under its name ({@link OP_ARGS}): a stored value (`value`,
+ * `values`, `entries`…) may not hold `undefined` anywhere, and nothing may
+ * nest deeper than `MAX_VALUE_DEPTH`. Every engine encodes its requests here,
+ * so a value is refused the same way before anything is sent, wherever it goes.
+ *
+ * @param id the request id
+ * @param op the op name
+ * @param table the table's name
+ * @param args the op's arguments
+ * @returns the MessagePack bytes of the request
+ * @throws {BadRequestError} naming the argument and the path inside it (`value.items[3].fn is a function: …`)
+ * @example
+ * ```ts
+ * import { encodeRequest } from "./codec.ts";
+ * try {
+ *   encodeRequest(1, "d.set", "centre", ["k", { items: [0, 1, 2, { fn: () => 1 }] }]);
+ * } catch (error) {
+ *   console.log((error as Error).message); // value.items[3].fn is a function: …
+ * }
+ * ```
+ */
+export function encodeRequest(id: number, op: string, table: string, args: readonly unknown[]): Uint8Array {
+  const specs = OP_ARGS[op] ?? [];
+  const request: unknown[] = [id, op, table];
+  for (let i = 0; i < args.length; i++) {
+    const spec: ArgSpec | undefined = specs[Math.min(i, specs.length - 1)];
+    let name = `args[${i}]`;
+    if (spec !== undefined) name = spec.rest ? `${spec.name}[${i - specs.length + 1}]` : spec.name;
+    if (spec !== undefined && !spec.rest && i >= specs.length) name = `args[${i}]`;
+    request.push(prepareValue(args[i], { name, strict: spec?.stored ?? false, depth: -(spec?.wrap ?? 0) }));
+  }
+  try {
+    return packr.pack(request);
+  } catch (error) {
+    throw new BadRequestError(`cannot encode this ${op} request: ${(error as Error).message}`);
+  }
+}
+
+/** Teaches msgpackr cyberdb's extension types, and to refuse every other one. */
+function registerExtensions(): void {
+  for (let type = 0; type < 256; type++) {
+    if (ACCEPTED_EXTENSIONS.includes((type << 24) >> 24)) continue;
+    addExtension({
+      type,
+      unpack() {
+        throw new BadRequestError(`MessagePack extension type ${type} is not a cyberdb value`);
+      },
+    } as never);
+  }
+  const items = (payload: Uint8Array) => {
+    const decoded = packr.unpack(payload);
+    if (!Array.isArray(decoded)) throw new BadRequestError("a Map, Set or object extension must hold one array");
+    return decoded;
+  };
+  addExtension({ Class: LooseString, type: EXT_STRING, pack: packLooseString, unpack: unpackLooseString });
+  addExtension({
+    Class: NegativeZero,
+    type: EXT_STRING, // never written: -0 is written as a float 64, no extension
+    pack(_: unknown, allocate: (size: number) => { target: Uint8Array; position: number }) {
+      const { target, position } = allocate(9);
+      target.set([0xcb, 0x80, 0, 0, 0, 0, 0, 0, 0], position);
+    },
+    unpack: unpackLooseString,
+  } as never);
+  addExtension({ Class: MapItems, type: EXT_MAP, pack: (m: MapItems) => packr.pack(m.items), unpack: unpackMap });
+  addExtension({ Class: SetItems, type: EXT_SET, pack: (s: SetItems) => packr.pack(s.items), unpack: unpackSet });
+  addExtension({
+    Class: ObjectItems,
+    type: EXT_OBJECT,
+    pack: (o: ObjectItems) => packr.pack(o.items),
+    unpack: unpackObject,
+  });
+
+  function unpackMap(payload: Uint8Array): Map<unknown, unknown> {
+    const flat = items(payload), map = new Map();
+    if (flat.length % 2 !== 0) throw new BadRequestError("a Map extension must hold key, value pairs");
+    for (let i = 0; i < flat.length; i += 2) map.set(flat[i], flat[i + 1]);
+    return map;
+  }
+  function unpackSet(payload: Uint8Array): Set<unknown> {
+    return new Set(items(payload));
+  }
+  function unpackObject(payload: Uint8Array): Record<string, unknown> {
+    const flat = items(payload), object: Record<string, unknown> = {};
+    if (flat.length % 2 !== 0) throw new BadRequestError("an object extension must hold key, value pairs");
+    for (let i = 0; i < flat.length; i += 2) {
+      const key = flat[i];
+      if (typeof key !== "string") throw new BadRequestError("an object extension's keys must be strings");
+      Object.defineProperty(object, key, { value: flat[i + 1], enumerable: true, writable: true, configurable: true });
+    }
+    return object;
+  }
+}
+
+function packLooseString(loose: LooseString): Uint8Array {
+  const text = loose.text, bytes = new Uint8Array(text.length * 2);
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    bytes[2 * i] = unit & 0xff;
+    bytes[2 * i + 1] = unit >>> 8;
+  }
+  return bytes;
+}
+
+function unpackLooseString(payload: Uint8Array): string {
+  if (payload.length % 2 !== 0) throw new BadRequestError("a string extension must hold whole UTF-16 code units");
+  let text = "";
+  const units: number[] = [];
+  for (let i = 0; i < payload.length; i += 2) {
+    units.push(payload[i] | (payload[i + 1] << 8));
+    if (units.length === 4096) text += String.fromCharCode(...units.splice(0));
+  }
+  return text + String.fromCharCode(...units);
 }
 
 /**

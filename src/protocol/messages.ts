@@ -99,6 +99,54 @@ export type ListOp =
 /** Every op name the server understands. */
 export type OpName = StoreOp | DictOp | ListOp;
 
+/** How an argument of an op is named in errors and checked before it is sent. */
+export interface ArgSpec {
+  /** Its name at the root of error paths (`value` in `value.items[3].fn is a function`). */
+  name: string;
+  /** Whether it is stored as given, so `undefined` is refused anywhere in it. */
+  stored?: boolean;
+  /** Levels of arrays it wraps around the values (`entries`: `[[key, value], …]` is 2). */
+  wrap?: number;
+  /** Whether it stands for this and every later argument (`push(...values)`). */
+  rest?: boolean;
+}
+
+const key: ArgSpec = { name: "key" }, value: ArgSpec = { name: "value", stored: true };
+const entries: ArgSpec = { name: "entries", stored: true, wrap: 2 };
+
+/**
+ * The arguments of each op, in order, for error messages and the value
+ * checks of `encodeRequest`. An op missing here has its arguments named
+ * `args[i]`, with `undefined` allowed.
+ */
+export const OP_ARGS: Readonly<Record<string, readonly ArgSpec[]>> = {
+  "create": [{ name: "kind" }, { name: "initial", stored: true, wrap: 2 }],
+  "d.get": [key, { name: "defaultValue" }],
+  "d.set": [key, value, { name: "options" }],
+  "d.has": [key],
+  "d.delete": [key],
+  "d.setDefault": [key, value, { name: "options" }],
+  "d.update": [entries, { name: "options" }],
+  "d.pop": [key, { name: "defaultValue" }],
+  "d.increment": [key, { name: "by" }],
+  "d.expire": [key, { name: "ms" }],
+  "d.persist": [key],
+  "d.ttl": [key],
+  "l.at": [{ name: "index" }],
+  "l.set": [{ name: "index" }, value],
+  "l.push": [{ name: "values", stored: true, rest: true }],
+  "l.pop": [{ name: "index" }],
+  "l.unshift": [{ name: "values", stored: true, rest: true }],
+  "l.insert": [{ name: "index" }, value],
+  "l.remove": [{ name: "value" }],
+  "l.count": [{ name: "value" }],
+  "l.indexOf": [{ name: "value" }, { name: "fromIndex" }],
+  "l.includes": [{ name: "value" }],
+  "l.slice": [{ name: "start" }, { name: "end" }],
+  "l.splice": [{ name: "start" }, { name: "deleteCount" }, { name: "items", stored: true, rest: true }],
+  "l.sort": [{ name: "options" }],
+};
+
 /** The kinds of table. */
 export type TableKind = "CyberDict" | "CyberList";
 

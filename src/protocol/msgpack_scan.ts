@@ -4,7 +4,8 @@
  * before they are decoded (exactly one well-formed value, nesting no deeper
  * than a limit, no length that claims more bytes or items than the message
  * holds, so the decoder never recurses past the limit or allocates for a
- * lying length); {@link skipValue} and {@link arrayItems} use it to find
+ * lying length; the payload of a container extension, a `Map` or a `Set`,
+ * is checked as one more level); {@link skipValue} and {@link arrayItems} use it to find
  * value boundaries in bytes that passed that check.
  *
  * Every header is classified in one place, {@link readHeader}: what kind of
@@ -14,6 +15,7 @@
  * @module
  */
 import { BadRequestError } from "../errors.ts";
+import { CONTAINER_EXTENSIONS } from "./extensions.ts";
 
 /** Deepest nesting of arrays and maps accepted from the network. */
 export const MAX_DEPTH = 256;
@@ -230,6 +232,7 @@ function truncated(): BadRequestError {
  *
  * @param bytes the message
  * @param maxDepth deepest nesting of arrays and maps accepted
+ * @param outer levels of nesting open around `bytes` (the payload of a container extension)
  * @throws {BadRequestError} saying what is wrong
  * @example
  * ```ts
@@ -242,7 +245,7 @@ function truncated(): BadRequestError {
  * }
  * ```
  */
-export function checkMessagePack(bytes: Uint8Array, maxDepth: number = MAX_DEPTH): void {
+export function checkMessagePack(bytes: Uint8Array, maxDepth: number = MAX_DEPTH, outer = 0): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = bytes.length;
   const header = scratch;
@@ -261,16 +264,29 @@ export function checkMessagePack(bytes: Uint8Array, maxDepth: number = MAX_DEPTH
     items--;
     readHeader(bytes, view, pos, header);
     pos += header.size;
-    if (header.length > end - pos) throw truncated();
-    pos += header.length;
-    const count = header.items;
+    const length = header.length, count = header.items;
+    if (length > end - pos) throw truncated();
+    if (header.kind === EXT && CONTAINER_EXTENSIONS.includes(header.extType)) {
+      // A Map's or Set's payload is one nested array: checked as one more level (this reuses `header`).
+      checkContainerPayload(bytes.subarray(pos, pos + length), header.extType, maxDepth, outer + open.length);
+    }
+    pos += length;
     if (count === 0) continue;
     // Every item takes at least one byte: a count above what is left is a lie.
     if (count > end - pos) throw new BadRequestError("a container claims more items than the message holds");
-    if (open.length >= maxDepth) throw new BadRequestError(`message nested deeper than ${maxDepth} levels`);
+    if (outer + open.length >= maxDepth) throw new BadRequestError(`message nested deeper than ${maxDepth} levels`);
     open.push(items);
     items = count;
   }
+}
+
+/** Checks the payload of a container extension (`extensions.ts`): one array, within the nesting left. */
+function checkContainerPayload(payload: Uint8Array, type: number, maxDepth: number, depth: number): void {
+  const b = payload[0];
+  if (!((b >= 0x90 && b <= 0x9f) || b === 0xdc || b === 0xdd)) {
+    throw new BadRequestError(`extension type ${type} must hold one array`);
+  }
+  checkMessagePack(payload, maxDepth, depth);
 }
 
 /** The header skipValue and checkMessagePack read into (they run to completion, never interleaved). */

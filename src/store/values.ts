@@ -12,8 +12,10 @@ export type { Key };
 
 /**
  * Structural equality over stored values: primitives by value (NaN equals
- * NaN, 1 does not equal 1n), Dates by time, bytes by content, arrays and
- * plain objects member by member.
+ * NaN, 1 does not equal 1n, -0 equals 0 as in `Array.prototype.indexOf`),
+ * Dates by time, bytes by content, arrays and plain objects member by
+ * member, `Map`s entry by entry and `Set`s item by item in insertion order
+ * (the order they read back in).
  */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
@@ -35,7 +37,13 @@ export function deepEqual(a: unknown, b: unknown): boolean {
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
     return true;
   }
-  if (Array.isArray(b) || b instanceof Date || b instanceof Uint8Array) {
+  if (a instanceof Map || a instanceof Set) {
+    if (!(b instanceof (a instanceof Map ? Map : Set)) || a.size !== (b as Set<unknown>).size) return false;
+    const other = (b as Set<unknown>).entries();
+    for (const entry of a.entries()) if (!deepEqual(entry, other.next().value)) return false;
+    return true;
+  }
+  if (Array.isArray(b) || b instanceof Date || b instanceof Uint8Array || b instanceof Map || b instanceof Set) {
     return false;
   }
   const aKeys = Object.keys(a as object),
@@ -72,6 +80,8 @@ function describe(value: unknown): string {
   if (value === undefined) return "a missing field";
   if (Array.isArray(value)) return "an array";
   if (value instanceof Uint8Array) return "bytes";
+  if (value instanceof Map) return "a Map";
+  if (value instanceof Set) return "a Set";
   if (typeof value === "number" && Number.isNaN(value)) return "NaN";
   return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }

@@ -15,7 +15,7 @@ import {
   TimeoutError,
 } from "../../errors.ts";
 import { Channel } from "../../protocol/channel.ts";
-import { decode, encode, WRAPPED_DEPTH } from "../../protocol/codec.ts";
+import { decode, encode, encodeRequest, WRAPPED_DEPTH } from "../../protocol/codec.ts";
 import { DEFAULT_MAX_FRAME_SIZE } from "../../protocol/frame.ts";
 import {
   DEFAULT_HOSTNAME,
@@ -202,7 +202,7 @@ export class Connection {
     const id = this.#nextId++;
     let body: Uint8Array;
     try {
-      body = encode([id, op, table, ...args]);
+      body = encodeRequest(id, op, table, args);
     } catch (error) {
       return Promise.reject(error);
     }
