@@ -35,6 +35,8 @@ class ManualConn implements Conn {
     return Promise.resolve();
   }
 
+  keepAlive(): void {}
+
   close(): void {
     for (const resolve of this.#pending.splice(0)) resolve();
   }

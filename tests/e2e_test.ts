@@ -441,3 +441,51 @@ test("examples/hello/serve.ts serves the snapshot encrypted and saves it on SIGT
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("deno serve --parallel examples/hello/app.ts exits within 2 s of SIGINT after it served requests", {
+  skip: NOT_DENO,
+  timeout: 300_000,
+}, async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cyberdb-sigint-"));
+  let app: Child | undefined;
+  let server: Server | undefined;
+  try {
+    const served = await serve(await init(dir));
+    server = served.server;
+    for (let attempt = 1;; attempt++) {
+      const port = await freePort();
+      app = start(process.execPath, [
+        "serve",
+        "--parallel",
+        "-A",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "examples/hello/app.ts",
+      ], { env: { ...served.env, DENO_JOBS: "2" } });
+      try {
+        await app.waitFor(new RegExp(`Listening on http://127\\.0\\.0\\.1:${port}/`), 120_000);
+      } catch (error) {
+        if (attempt === 3 || !/AddrInUse|address already in use/i.test(app.stderr)) throw error;
+        await app.stop();
+        continue;
+      }
+      await waitForApp(app, `http://127.0.0.1:${port}/`);
+      // Requests on new connections, so that both workers (likely) hold an open connection to the server.
+      for (let i = 0; i < 8; i++) await getOnNewConnection(`http://127.0.0.1:${port}/`);
+      break;
+    }
+    assert.ok(server.info().connections.current >= 1, "the app holds a connection to the server");
+    const sent = performance.now();
+    app.signal("SIGINT");
+    const exit = await app.exit(10_000);
+    const seconds = (performance.now() - sent) / 1000;
+    assert.ok(seconds < 2, `exited ${seconds.toFixed(2)} s after SIGINT`);
+    assert.ok(exit.code !== null || exit.signal === "SIGINT", JSON.stringify(exit));
+  } finally {
+    await app?.stop();
+    await server?.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

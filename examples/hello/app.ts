@@ -1,11 +1,13 @@
 /**
  * The example's web app, for `deno serve --parallel` (one worker per core,
  * or `DENO_JOBS` workers; the Gunicorn `-w 4` of Deno). Every worker keeps
- * one client — a pool of connections — and each request leases a proxy
- * from it, so all workers share the same tables on the cyberdb server.
+ * one client with one connection to the cyberdb server (`sharedConnections:
+ * 1`): each request takes a proxy, and the proxies of concurrent requests
+ * share that connection, their requests multiplexed in order, as ioredis
+ * does. So all workers share the same tables, over one connection each.
  *
  * ```sh
- * DENO_JOBS=4 deno serve --parallel -A examples/hello/app.ts
+ * DENO_JOBS=4 deno serve --parallel -A --host 127.0.0.1 examples/hello/app.ts
  * curl localhost:8000/              # {"code":1,"content":"Hello CyberDB!"}
  * curl -X POST localhost:8000/hits  # {"code":1,"hits":1}
  * curl -X PUT --data 'Hi!' localhost:8000/content  # {"code":1}: every worker answers "Hi!" from now on
@@ -18,6 +20,12 @@
  * connection dropped, or the worker fell behind), the cache is dropped and
  * the next request reads again and watches again. Each answer names its
  * worker in an `x-worker` header.
+ *
+ * `--host 127.0.0.1`: `deno serve` listens on every interface (0.0.0.0) by
+ * default; drop it, or put a proxy in front, to serve other machines.
+ * Ctrl-C (or SIGTERM) closes each worker's client, which ends its watch, so
+ * the workers exit at once; an idle client connection would not keep a
+ * worker alive, an open watch does.
  *
  * Where the server is: `CYBERDB_HOST` (127.0.0.1), `CYBERDB_PORT` (9980),
  * `CYBERDB_PASSWORD` (hWjYvVdqRC), `CYBERDB_ENCRYPT` (on; `0` or `false`
@@ -44,6 +52,11 @@ function client(): Promise<Client> {
     throw error;
   });
   return pool;
+}
+
+// On Ctrl-C or SIGTERM (deno serve forwards them to every worker) the client closes, ending the watch below.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, () => void pool?.then((c) => c.close(), () => {}));
 }
 
 // This worker's copy of centre's "content", and the watch that keeps it fresh.
@@ -95,7 +108,7 @@ async function fetch(request: Request): Promise<Response> {
   }
   try {
     if (route === "GET /") return Response.json({ code: 1, content: await cachedContent() }, { headers });
-    await using proxy = await (await client()).getProxy().connect(); // back to the pool when done
+    await using proxy = await (await client()).getProxy().connect(); // on the worker's one shared connection
     const centre = await proxy.getCyberDict("centre");
     if (route === "PUT /content") {
       await centre.set("content", await request.text());

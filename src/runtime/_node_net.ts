@@ -152,6 +152,11 @@ class NodeConn implements Conn {
     });
   }
 
+  keepAlive(alive: boolean): void {
+    if (alive) this.#socket.ref();
+    else this.#socket.unref();
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -58,6 +58,11 @@ class DenoConn implements Conn {
     return this.#conn.closeWrite();
   }
 
+  keepAlive(alive: boolean): void {
+    if (alive) this.#conn.ref();
+    else this.#conn.unref();
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -33,6 +33,13 @@ export interface Conn {
   closeWrite(): Promise<void>;
   /** Closes the connection; safe to call more than once. */
   close(): void;
+  /**
+   * Whether this open connection keeps the process alive (it does from the
+   * start). A client connection with no request in flight and no watch open
+   * does not: a script that forgot `client.close()` ends, and a worker of
+   * `deno serve --parallel` exits on Ctrl-C.
+   */
+  keepAlive(alive: boolean): void;
 }
 
 /** A listening socket, TCP or Unix. */

@@ -121,6 +121,8 @@ export class Connection {
     this.#requestTimeout = options.requestTimeout ?? 0;
     this.#maxFrameSize = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
     channel.onClose = (reason) => this.#failAll(reason);
+    // Idle, the connection does not keep the process alive (requests in flight and open watches hold it).
+    channel.conn.keepAlive(false);
     channel.readFrames((frame) => this.#onReply(frame))
       .then(() => channel.close(this.#closedError("the server closed the connection")))
       .catch((error) =>
@@ -214,6 +216,7 @@ export class Connection {
         ),
       );
     }
+    if (this.#head === this.#pending.length) this.#channel.conn.keepAlive(true);
     return new Promise((resolve, reject) => {
       this.#pending.push({
         id,
@@ -252,6 +255,7 @@ export class Connection {
       await this.request("watch", target.table, [spec]);
     } catch (error) {
       if (this.#watches.get(id) === sink) this.#watches.delete(id);
+      this.#keepAliveIfBusy();
       throw error;
     }
     return () => {
@@ -279,6 +283,7 @@ export class Connection {
         return;
       }
       this.#watches.delete(reply[0]);
+      this.#keepAliveIfBusy();
       return sink.end(errorFromCode(String(reply[2]), String(reply[3])));
     }
     const pending = this.#pending[this.#head];
@@ -304,12 +309,20 @@ export class Connection {
     if (this.#head === this.#pending.length) {
       this.#pending.length = 0;
       this.#head = 0;
+      this.#keepAliveIfBusy();
     } else if (this.#head > 1024 && this.#head * 2 > this.#pending.length) {
       this.#pending = this.#pending.slice(this.#head);
       this.#head = 0;
     }
     if (reply[1] === REPLY_OK) pending.resolve(reply[2]);
     else pending.reject(errorFromCode(String(reply[2]), String(reply[3])));
+  }
+
+  /** Lets the connection keep the process alive only while a request is in flight or a watch is open. */
+  #keepAliveIfBusy(): void {
+    if (!this.#channel.closed) {
+      this.#channel.conn.keepAlive(this.#head < this.#pending.length || this.#watches.size > 0);
+    }
   }
 
   #armTimer(delay: number): void {
