@@ -18,13 +18,27 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./_args.ts";
 import { fillCyberdb, fillRedis } from "./_data.ts";
 import { type Child, freePort, have, ROOT, run, startProcess } from "./_processes.ts";
 
-const { values: flags } = parseArgs({
-  args: Deno.args,
-  options: {
+const flags = benchArgs(
+  `
+Usage: deno task bench:compare [options]
+
+cyberdb beside Redis + ioredis, alternating over several rounds; prints the
+median ops/s of each workload and the ratio, and writes bench/results/latest.json.
+
+Options:
+  --runtime deno|node   where cyberdb's server and client run (default deno)
+  --server deno|node    where the server runs (default: --runtime)
+  --client deno|node    where the benchmark client runs (default: --runtime)
+  --rounds <n>          rounds of each workload (default 5)
+  --only <a,b>          only these workloads (names as in the table)
+  --entries <n>         entries of the memory workload (default 1000000)
+  -h, --help            show this help
+`,
+  {
     runtime: { type: "string", default: "deno" },
     rounds: { type: "string", default: "5" },
     only: { type: "string" },
@@ -32,7 +46,7 @@ const { values: flags } = parseArgs({
     server: { type: "string" },
     client: { type: "string" },
   },
-});
+);
 type Runtime = "deno" | "node";
 const pick = (name: string | undefined): Runtime | undefined =>
   name === undefined ? undefined : name === "node" ? "node" : "deno";

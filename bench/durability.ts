@@ -15,8 +15,23 @@
  * @module
  */
 import { connect, Server } from "../mod.ts";
+import { benchArgs } from "./_args.ts";
 import { fillCyberdb, fillRedis, key } from "./_data.ts";
 import { freePort, have, ROOT, run, startProcess } from "./_processes.ts";
+
+benchArgs(
+  `
+Usage: deno task bench:durability
+
+Write throughput per journal fsync policy beside Redis AOF, the longest client
+pause during a snapshot of 1,000,000 entries, and snapshot save/load times beside
+Redis SAVE. ENTRIES=<n> in the environment changes the data set size.
+
+Options:
+  -h, --help   show this help
+`,
+  {},
+);
 
 const CLIENTS = 50;
 const ENTRIES = Number(Deno.env.get("ENTRIES") ?? 1_000_000);

@@ -12,7 +12,22 @@
  * @module
  */
 import { connect } from "../mod.ts";
+import { benchArgs } from "./_args.ts";
 import { freePort, have, ROOT, run, startProcess } from "./_processes.ts";
+
+benchArgs(
+  `
+Usage: deno task bench:roundtrip
+
+Round trips per second of one client against a server in another process
+(sequential, pipelined by 100, a window of 100 in flight), plain and encrypted,
+beside redis-benchmark -c 1 and -P 100.
+
+Options:
+  -h, --help   show this help
+`,
+  {},
+);
 
 const SEQUENTIAL = 20_000;
 const PIPELINED = 200_000;

@@ -10,14 +10,25 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./_args.ts";
 import { connect, Server } from "../mod.ts";
 import { freePort, have, ROOT, run, startProcess } from "./_processes.ts";
 
-const { values: flags } = parseArgs({
-  args: Deno.args,
-  options: { rounds: { type: "string", default: "3" }, seconds: { type: "string", default: "10" } },
-});
+const flags = benchArgs(
+  `
+Usage: deno task bench:web [options]
+
+The example web app (deno serve --parallel, 4 workers) under wrk, 50 connections,
+reading from cyberdb (plain and encrypted) and from Redis via ioredis, alternating.
+Needs wrk, redis-server and redis-cli.
+
+Options:
+  --rounds <n>    rounds (default 3)
+  --seconds <n>   seconds of load per round and side (default 10)
+  -h, --help      show this help
+`,
+  { rounds: { type: "string", default: "3" }, seconds: { type: "string", default: "10" } },
+);
 const ROUNDS = Number(flags.rounds), SECONDS = Number(flags.seconds);
 const PASSWORD = "hWjYvVdqRC";
 

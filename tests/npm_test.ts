@@ -20,7 +20,8 @@ import { fileURLToPath } from "node:url";
 import { connect } from "../mod.ts";
 import { runtime } from "../src/runtime/mod.ts";
 import { checkValues, writeValues } from "./_interop_client.ts";
-import { type Child, run, start } from "./_spawn.ts";
+import { SAMPLE_OUTPUT, samples } from "./_readme.ts";
+import { type Child, freePort, run, start } from "./_spawn.ts";
 
 const UNDER_NODE = runtime.name === "node";
 const HERE = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
@@ -207,6 +208,12 @@ test("the packed tarball installs into a fresh project and works from ESM, Commo
     await succeed(["node", join(built.dir, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], {
       cwd: project,
     });
+
+    // The README's Node form of the Use it sample (try / finally, for Node < 24), as printed but for the port.
+    const [sample] = await samples(join(REPO ?? built.dir, "README.md"), "Use it", "js");
+    assert.match(sample, /from "cyberdb"/);
+    await writeFile(join(project, "sample.mjs"), sample.replaceAll("9980", String(await freePort())));
+    assert.equal((await succeed(["node", "sample.mjs"], { cwd: project })).stdout, SAMPLE_OUTPUT);
 
     const help = await succeed(["npx", "cyberdb-server", "--help"], { cwd: project });
     assert.match(help.stdout, /^Usage: cyberdb-server/);

@@ -91,7 +91,8 @@ export class Persistence {
     this.#store.replaceAll(store.tables);
     this.#loaded = position;
     this.#didLoad = true;
-    this.#log(`loaded ${store.tables.size} tables from ${path}`);
+    const count = store.tables.size;
+    this.#log(`loaded ${count} ${count === 1 ? "table" : "tables"} from ${path}`);
     // The journal no longer describes these tables: start a fresh one from them.
     if (this.journal) {
       this.#compacting = this.#compact(true).finally(() => this.#compacting = undefined);
