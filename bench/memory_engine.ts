@@ -14,10 +14,22 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { open } from "../mod.ts";
+import { benchArgs } from "./_args.ts";
 
-const { values: flags } = parseArgs({ args: Deno.args, options: { ops: { type: "string", default: "100000" } } });
+const flags = benchArgs(
+  `
+Usage: deno task bench:memory [options]
+
+The memory engine (open()) beside a plain Map with structuredClone, in one
+process: sequential get and set, alternating, after a warm-up.
+
+Options:
+  --ops <n>    operations per measurement (default 100000)
+  -h, --help   show this help
+`,
+  { ops: { type: "string", default: "100000" } },
+);
 const OPS = Number(flags.ops);
 
 const OBJECT = {

@@ -22,16 +22,30 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { benchArgs } from "./_args.ts";
 // A benchmark-only dependency, kept out of deno.json so it never becomes one of the npm package's.
 // deno-lint-ignore no-import-prefix
 import { Redis } from "npm:ioredis@^6";
 import { connect } from "../mod.ts";
 import { type Child, freePort, have, ROOT, startProcess } from "./_processes.ts";
 
-const { values: flags } = parseArgs({
-  args: Deno.args,
-  options: {
+const flags = benchArgs(
+  `
+Usage: deno run -A bench/watch.ts [options]
+
+Change feeds beside Redis pub/sub: throughput and latency to 1, 10 or 100
+watchers, rounds alternating cyberdb and Redis. Needs redis-server.
+
+Options:
+  --rounds <n>        rounds (default 3)
+  --watchers <a,b>    watcher counts (default 1,10,100)
+  --deliveries <n>    deliveries per throughput measurement (default 200000)
+  --window <n>        changes not yet delivered to every watcher, at most (default 1000)
+  --samples <n>       latency samples (default 1000)
+  --only <system>     only cyberdb or redis
+  -h, --help          show this help
+`,
+  {
     rounds: { type: "string", default: "3" },
     watchers: { type: "string", default: "1,10,100" },
     deliveries: { type: "string", default: "200000" },
@@ -39,7 +53,7 @@ const { values: flags } = parseArgs({
     samples: { type: "string", default: "1000" },
     only: { type: "string" },
   },
-});
+);
 const ROUNDS = Math.max(1, Number(flags.rounds));
 const WATCHERS = flags.watchers.split(",").map(Number);
 /** Deliveries per throughput measurement (changes × watchers), at most 50,000 changes. */

@@ -114,20 +114,49 @@ export function encodeValue(value: unknown, name = "value"): Uint8Array {
  * ```
  */
 export function encodeRequest(id: number, op: string, table: string, args: readonly unknown[]): Uint8Array {
-  const specs = OP_ARGS[op] ?? [];
-  const request: unknown[] = [id, op, table];
-  for (let i = 0; i < args.length; i++) {
-    const spec: ArgSpec | undefined = specs[Math.min(i, specs.length - 1)];
-    let name = `args[${i}]`;
-    if (spec !== undefined) name = spec.rest ? `${spec.name}[${i - specs.length + 1}]` : spec.name;
-    if (spec !== undefined && !spec.rest && i >= specs.length) name = `args[${i}]`;
-    request.push(prepareValue(args[i], { name, strict: spec?.stored ?? false, depth: -(spec?.wrap ?? 0) }));
-  }
+  const request = [id, op, table, ...prepareArguments(op, args)];
   try {
     return packr.pack(request);
   } catch (error) {
     throw new BadRequestError(`cannot encode this ${op} request: ${(error as Error).message}`);
   }
+}
+
+/**
+ * Checks the arguments of a request by the value rules, as
+ * {@link encodeRequest} does, for an engine that encodes its values one by
+ * one (Redis): the same refusals, with the same paths, before anything is sent.
+ *
+ * @param op the op name
+ * @param args the op's arguments
+ * @throws {BadRequestError} naming the argument and the path inside it
+ * @example
+ * ```ts
+ * import { checkArguments } from "./codec.ts";
+ * checkArguments("l.push", [1, new Map([[1, "one"]])]); // fine
+ * try {
+ *   checkArguments("l.push", [1, undefined]);
+ * } catch (error) {
+ *   console.log((error as Error).message); // values[1] is undefined: …
+ * }
+ * ```
+ */
+export function checkArguments(op: string, args: readonly unknown[]): void {
+  prepareArguments(op, args);
+}
+
+/** Each argument checked under its name ({@link OP_ARGS}) and prepared for the packer. */
+function prepareArguments(op: string, args: readonly unknown[]): unknown[] {
+  const specs = OP_ARGS[op] ?? [];
+  const prepared: unknown[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const spec: ArgSpec | undefined = specs[Math.min(i, specs.length - 1)];
+    let name = `args[${i}]`;
+    if (spec !== undefined) name = spec.rest ? `${spec.name}[${i - specs.length + 1}]` : spec.name;
+    if (spec !== undefined && !spec.rest && i >= specs.length) name = `args[${i}]`;
+    prepared.push(prepareValue(args[i], { name, strict: spec?.stored ?? false, depth: -(spec?.wrap ?? 0) }));
+  }
+  return prepared;
 }
 
 /** Teaches msgpackr cyberdb's extension types, and to refuse every other one. */

@@ -17,7 +17,7 @@
 import type { Engine, EngineConnection } from "../../client/engine.ts";
 import type { WatchSink, WatchTarget } from "../../client/watch.ts";
 import { ConnectionClosedError, type CyberDBError, JournalCorruptError } from "../../errors.ts";
-import { decode, encode, encodeArray, Encoded, WRAPPED_DEPTH } from "../../protocol/codec.ts";
+import { decode, encodeArray, Encoded, encodeRequest, WRAPPED_DEPTH } from "../../protocol/codec.ts";
 import type { ServerInfo } from "../../protocol/messages.ts";
 import { runtime } from "../../runtime/mod.ts";
 import { ActiveExpiry } from "../../store/expiry.ts";
@@ -166,7 +166,7 @@ export class MemoryEngine implements Engine {
   apply(op: string, table: string, args: readonly unknown[]): Promise<unknown> {
     let frame: Uint8Array;
     try {
-      frame = plain(encode([this.#nextId++, op, table, ...args]));
+      frame = plain(encodeRequest(this.#nextId++, op, table, args));
     } catch (error) {
       return Promise.reject(error);
     }

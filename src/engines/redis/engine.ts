@@ -28,6 +28,7 @@ import {
   TimeoutError,
   UnsupportedError,
 } from "../../errors.ts";
+import { checkArguments } from "../../protocol/codec.ts";
 import { checkRequest } from "../../store/store.ts";
 import { type Arg, type RedisCalls, ScriptError, translate } from "./calls.ts";
 import { dictOps, type Handler } from "./dict_ops.ts";
@@ -274,6 +275,11 @@ class RedisConnection implements EngineConnection {
   }
 
   request(op: string, table: string, args: readonly unknown[]): Promise<unknown> {
+    try {
+      checkArguments(op, args); // the value rules, as every engine applies them, before anything is sent
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const wait = this.#hold || this.#waiting > 0 ||
       (this.#engine.cluster && this.#lastTable !== undefined && table !== this.#lastTable);
     const run = () => this.#engine.execute(op, table, args);

@@ -17,7 +17,9 @@
  *
  * A dict key is stored as a hash field: `s` + the string (UTF-8), or `n` +
  * the number as JavaScript prints it (exact; -0 folded into 0, the `Map`
- * rule), so `1` and `"1"` stay different keys.
+ * rule), so `1` and `"1"` stay different keys. A string holding a lone
+ * surrogate, which UTF-8 cannot carry, is `u` + its UTF-16 code units, four
+ * hex digits each, so `"\uD800"` and `"\uDBFF"` stay different keys too.
  *
  * @module
  */
@@ -56,10 +58,27 @@ export function registryKeys(prefix: string): { tables: string; seq: string } {
 
 /** A dict key as its hash field. */
 export function keyField(key: Key): string {
-  return typeof key === "string" ? `s${key}` : `n${key === 0 ? 0 : key}`;
+  if (typeof key !== "string") return `n${key === 0 ? 0 : key}`;
+  return isWellFormed.call(key) ? `s${key}` : `u${codeUnits(key)}`;
+}
+
+/** `String.prototype.isWellFormed` (ES2024; the npm build's TypeScript lib is older). */
+const isWellFormed = (String.prototype as unknown as { isWellFormed(this: string): boolean }).isWellFormed;
+
+function codeUnits(text: string): string {
+  let hex = "";
+  for (let i = 0; i < text.length; i++) hex += text.charCodeAt(i).toString(16).padStart(4, "0");
+  return hex;
 }
 
 /** A hash field back as the dict key it stores. */
 export function fieldKey(field: string): Key {
-  return field.charCodeAt(0) === 0x73 /* s */ ? field.slice(1) : Number(field.slice(1));
+  const tag = field.charCodeAt(0);
+  if (tag === 0x73 /* s */) return field.slice(1);
+  if (tag === 0x75 /* u */) {
+    let text = "";
+    for (let i = 1; i < field.length; i += 4) text += String.fromCharCode(parseInt(field.slice(i, i + 4), 16));
+    return text;
+  }
+  return Number(field.slice(1));
 }
