@@ -168,7 +168,6 @@ function redisHarness(cluster: boolean): EngineHarness {
     unavailable: REDIS_UNAVAILABLE,
     unsupported: {
       info: "proxy.info() is UNSUPPORTED on redis (ask Redis itself: INFO)",
-      watch: "watch() is UNSUPPORTED on redis yet",
       expiry: "expiry is UNSUPPORTED on redis: Redis 7.0 has no per-field TTL (HPEXPIRE is 7.4+)",
       atomic: "atomic batches are UNSUPPORTED on redis yet",
     },

@@ -69,12 +69,9 @@ describe("redis: one node", { skip }, () => {
     });
   });
 
-  test("proxy.info() and watch() are UNSUPPORTED on redis, naming the engine", async () => {
+  test("proxy.info() is UNSUPPORTED on redis, naming the engine", async () => {
     await using proxy = await client.getProxy().connect();
     await assert.rejects(proxy.info(), (e) => code(e) === "UNSUPPORTED" && /redis engine/.test((e as Error).message));
-    const dict = await proxy.createCyberDict(freshName("watch"));
-    await assert.rejects(dict.watch(), (e) => code(e) === "UNSUPPORTED" && /redis engine/.test((e as Error).message));
-    await assert.rejects(proxy.watch(), (e) => code(e) === "UNSUPPORTED");
   });
 
   test("expiry is UNSUPPORTED on redis and changes nothing; a bad expiry option is still BAD_REQUEST", async () => {

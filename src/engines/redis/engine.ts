@@ -20,6 +20,7 @@
  */
 import { Cluster, Redis } from "ioredis";
 import type { Engine, EngineConnection } from "../../client/engine.ts";
+import type { WatchSink, WatchTarget } from "../../client/watch.ts";
 import {
   AuthenticationError,
   BadRequestError,
@@ -36,6 +37,7 @@ import { DEFAULT_PREFIX } from "./keys.ts";
 import { listOps } from "./list_ops.ts";
 import { type ScriptName, SCRIPTS } from "./scripts.ts";
 import { tableOps } from "./table_ops.ts";
+import { type RedisWatchHost, watchRedis } from "./watch.ts";
 
 /** Where the tables live in Redis, and how to reach it (see `connectRedis`). */
 export interface RedisOptions {
@@ -86,7 +88,7 @@ function isReply(error: unknown): error is Error {
 }
 
 /** Redis or a Cluster, as an {@link Engine}. */
-export class RedisEngine implements Engine, RedisCalls {
+export class RedisEngine implements Engine, RedisCalls, RedisWatchHost {
   /** This engine's name. */
   readonly name = "redis";
   /** The key prefix. */
@@ -195,6 +197,12 @@ export class RedisEngine implements Engine, RedisCalls {
   /** Nothing to give back: every channel shares the client. */
   release(_connection: EngineConnection): void {}
 
+  /** A new connection for a watch (not connected yet): to the node, or to one node of a Cluster. Never reconnects. */
+  subscriber(): Redis {
+    const node = this.#client instanceof Cluster ? this.#client.nodes("master")[0] : this.#client;
+    return node.duplicate({ lazyConnect: true, enableOfflineQueue: true, retryStrategy: () => null });
+  }
+
   /** Whether {@link RedisEngine.close} was called. */
   get closed(): boolean {
     return this.#closed;
@@ -272,6 +280,13 @@ class RedisConnection implements EngineConnection {
 
   get closed(): boolean {
     return this.#engine.closed;
+  }
+
+  watch(target: WatchTarget, sink: WatchSink): Promise<() => void> {
+    if (this.#engine.closed) {
+      return Promise.reject(new ConnectionClosedError("the client is closed; call connectRedis() again"));
+    }
+    return watchRedis(this.#engine, target, sink);
   }
 
   request(op: string, table: string, args: readonly unknown[]): Promise<unknown> {

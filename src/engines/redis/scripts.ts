@@ -12,6 +12,13 @@
  * list as `KEYS[2]`. Values are our MessagePack bytes. `\193` (0xc1, a byte
  * MessagePack never uses) marks a list item about to be removed or replaced.
  *
+ * Every script that changes a table publishes the change, in the same
+ * atomic run, to the table's channel `<meta key>:w` (see `watch.ts`), so
+ * watchers get changes in the order they were applied on that node: one
+ * letter, then its fields (`fld`: a 4-byte big-endian length, then the
+ * bytes): `s` fld(field) value, `d` field, `c`, `p` fld(value)…, `o`,
+ * `S` index(4 bytes) value, `r`, `C` kind, `D`.
+ *
  * @module
  */
 
@@ -22,6 +29,8 @@ local function need(kind)
   if k ~= kind then return redis.error_reply('WRONG_TYPE ' .. k) end
 end
 local TOMB = '\\193'
+local function fld(f) return struct.pack('>I4', #f) .. f end
+local function pub(m) redis.call('PUBLISH', KEYS[1] .. ':w', m) end
 local function bump() redis.call('HINCRBY', KEYS[1], 'ver', 1) end
 local function pushall(cmd, key, items, from, to)
   local i = from
@@ -31,7 +40,7 @@ local function pushall(cmd, key, items, from, to)
     i = j + 1
   end
 end
-local function putpairs(from)
+local function putpairs(from, publish)
   local n = (#ARGV - from + 1) / 2
   if n < 1 then return end
   local seq = redis.call('HINCRBY', KEYS[1], 'seq', n) - n
@@ -45,6 +54,7 @@ local function putpairs(from)
     end
     redis.call('ZADD', KEYS[3], 'NX', unpack(z))
     redis.call('HSET', KEYS[2], unpack(ARGV, i, j))
+    if publish then for x = i, j, 2 do pub('s' .. fld(ARGV[x]) .. ARGV[x + 1]) end end
     i = j + 1
   end
 end
@@ -140,29 +150,35 @@ export const SCRIPTS = {
 if redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) == 1 then
   redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[1], 'seq', 1), ARGV[1])
 end
+pub('s' .. fld(ARGV[1]) .. ARGV[2])
 return 1`),
   cdb_dhas: dict("return redis.call('HEXISTS', KEYS[2], ARGV[1])"),
   cdb_ddelete: dict(`
 local n = redis.call('HDEL', KEYS[2], ARGV[1])
-if n == 1 then redis.call('ZREM', KEYS[3], ARGV[1]) end
+if n == 1 then
+  redis.call('ZREM', KEYS[3], ARGV[1])
+  pub('d' .. ARGV[1])
+end
 return n`),
   cdb_dsize: dict("return redis.call('HLEN', KEYS[2])"),
   cdb_dkeys: dict("return redis.call('ZRANGE', KEYS[3], 0, -1)"),
   cdb_dvalues: dict(ALL_VALUES.replace("PAIRS", "false")),
   cdb_dentries: dict(ALL_VALUES.replace("PAIRS", "true")),
-  cdb_dclear: dict("redis.call('DEL', KEYS[2], KEYS[3]) return 1"),
+  cdb_dclear: dict("if redis.call('DEL', KEYS[2], KEYS[3]) > 0 then pub('c') end return 1"),
   cdb_dsetdefault: dict(`
 local v = redis.call('HGET', KEYS[2], ARGV[1])
 if v then return {1, v} end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[1], 'seq', 1), ARGV[1])
+pub('s' .. fld(ARGV[1]) .. ARGV[2])
 return {0}`),
-  cdb_dupdate: dict("putpairs(1) return 1"),
+  cdb_dupdate: dict("putpairs(1, true) return 1"),
   cdb_dpop: dict(`
 local v = redis.call('HGET', KEYS[2], ARGV[1])
 if not v then return false end
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
+pub('d' .. ARGV[1])
 return v`),
   cdb_dpopitem: dict(`
 local last = redis.call('ZRANGE', KEYS[3], -1, -1)
@@ -170,6 +186,7 @@ if #last == 0 then return redis.error_reply('KEY_NOT_FOUND') end
 local v = redis.call('HGET', KEYS[2], last[1])
 redis.call('HDEL', KEYS[2], last[1])
 redis.call('ZREM', KEYS[3], last[1])
+pub('d' .. last[1])
 return {last[1], v}`),
   // ARGV field, amount (a decimal number): {1, new bytes}, or {0, stored bytes} when the stored value is no
   // plain number (the caller then decides: an error, or a bigint sum through cdb_dcas).
@@ -184,6 +201,7 @@ end
 local bytes = enc(cur + tonumber(ARGV[2]))
 redis.call('HSET', KEYS[2], ARGV[1], bytes)
 if not v then redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[1], 'seq', 1), ARGV[1]) end
+pub('s' .. fld(ARGV[1]) .. bytes)
 return {1, bytes}`,
     NUMBERS,
   ),
@@ -193,6 +211,7 @@ local v = redis.call('HGET', KEYS[2], ARGV[1])
 if (v or '') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 if not v then redis.call('ZADD', KEYS[3], redis.call('HINCRBY', KEYS[1], 'seq', 1), ARGV[1]) end
+pub('s' .. fld(ARGV[1]) .. ARGV[3])
 return 1`),
 
   // CyberList: KEYS meta, list
@@ -203,25 +222,38 @@ local at = bounded(tonumber(ARGV[1]), len)
 if not at then return redis.error_reply('INDEX_OUT_OF_RANGE ' .. len) end
 redis.call('LSET', KEYS[2], at, ARGV[2])
 bump()
+pub('S' .. struct.pack('>I4', at) .. ARGV[2])
 return 1`),
   cdb_lpush: list(`
 pushall('RPUSH', KEYS[2], ARGV, 1, #ARGV)
-if #ARGV > 0 then bump() end
+if #ARGV > 0 then
+  bump()
+  local m = {'p'}
+  for i = 1, #ARGV do m[#m + 1] = fld(ARGV[i]) end
+  pub(table.concat(m))
+end
 return redis.call('LLEN', KEYS[2])`),
   cdb_lpop: list(`
 if #ARGV == 0 then
   local v = redis.call('RPOP', KEYS[2])
-  if v then bump() end
+  if v then
+    bump()
+    pub('o')
+  end
   return v
 end
 local len = redis.call('LLEN', KEYS[2])
 local at = bounded(tonumber(ARGV[1]), len)
 if not at then return redis.error_reply('INDEX_OUT_OF_RANGE ' .. len) end
 bump()
+if at == len - 1 then pub('o') else pub('r') end
 return removeat(at, len)`),
   cdb_lshift: list(`
 local v = redis.call('LPOP', KEYS[2])
-if v then bump() end
+if v then
+  bump()
+  pub('r')
+end
 return v`),
   cdb_lunshift: list(`
 local i = #ARGV
@@ -231,7 +263,10 @@ while i >= 1 do
   redis.call('LPUSH', KEYS[2], unpack(chunk))
   i = i - 1000
 end
-if #ARGV > 0 then bump() end
+if #ARGV > 0 then
+  bump()
+  pub('r')
+end
 return redis.call('LLEN', KEYS[2])`),
   cdb_linsert: list(`
 local len = redis.call('LLEN', KEYS[2])
@@ -246,6 +281,7 @@ else
   redis.call('LSET', KEYS[2], at + 1, orig)
 end
 bump()
+pub('r')
 return 1`),
   // {version, items}: one consistent read for the ops computed by the client.
   cdb_lsnapshot: list("return {redis.call('HGET', KEYS[1], 'ver') or '0', redis.call('LRANGE', KEYS[2], 0, -1)}"),
@@ -254,6 +290,7 @@ return 1`),
 if (redis.call('HGET', KEYS[1], 'ver') or '0') ~= ARGV[1] then return 0 end
 removeat(tonumber(ARGV[2]), redis.call('LLEN', KEYS[2]))
 bump()
+pub('r')
 return 1`),
   // ARGV version, items...: replaces every item only if the list is still at that version.
   cdb_lreplace: list(`
@@ -261,6 +298,7 @@ if (redis.call('HGET', KEYS[1], 'ver') or '0') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[2])
 pushall('RPUSH', KEYS[2], ARGV, 2, #ARGV)
 bump()
+if #ARGV > 2 then pub('r') end
 return 1`),
   // ARGV start, end ('' when not given): Array.prototype.slice.
   cdb_lslice: list(`
@@ -292,14 +330,16 @@ if from == 0 then redis.call('DEL', KEYS[2]) else redis.call('LTRIM', KEYS[2], 0
 pushall('RPUSH', KEYS[2], ARGV, 3, #ARGV)
 pushall('RPUSH', KEYS[2], tail, 1, #tail)
 bump()
+pub('r')
 return removed`),
   cdb_lreverse: list(`
 local items = redis.call('LRANGE', KEYS[2], 0, -1)
 redis.call('DEL', KEYS[2])
 pushall('LPUSH', KEYS[2], items, 1, #items)
 bump()
+if #items > 1 then pub('r') end
 return 1`),
-  cdb_lclear: list("redis.call('DEL', KEYS[2]) bump() return 1"),
+  cdb_lclear: list("if redis.call('DEL', KEYS[2]) == 1 then pub('r') end bump() return 1"),
   cdb_llength: list("return redis.call('LLEN', KEYS[2])"),
   cdb_ltoarray: list("return redis.call('LRANGE', KEYS[2], 0, -1)"),
 
@@ -310,7 +350,8 @@ return 1`),
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('TABLE_EXISTS') end
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 redis.call('HSET', KEYS[1], 'kind', ARGV[1], 'seq', 0, 'ver', 0)
-if ARGV[1] == 'CyberDict' then putpairs(2) else pushall('RPUSH', KEYS[4], ARGV, 2, #ARGV) end
+if ARGV[1] == 'CyberDict' then putpairs(2, false) else pushall('RPUSH', KEYS[4], ARGV, 2, #ARGV) end
+pub('C' .. ARGV[1])
 return 1`,
   },
   cdb_open: { keys: 1, lua: PRELUDE + "local e = need(ARGV[1]) if e then return e end return 1" },
@@ -319,6 +360,7 @@ return 1`,
     lua: `
 if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('NO_SUCH_TABLE') end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+redis.call('PUBLISH', KEYS[1] .. ':w', 'D')
 return 1`,
   },
   // KEYS registry tables, registry seq; ARGV name: lists the name last.
