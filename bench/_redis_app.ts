@@ -8,7 +8,10 @@
 // deno-lint-ignore no-import-prefix
 import { Redis } from "npm:ioredis@^6";
 
-const redis = new Redis({ host: "127.0.0.1", port: Number(Deno.env.get("REDIS_PORT") ?? 6379) });
+const path = Deno.env.get("REDIS_PATH"); // Redis's unixsocket, instead of TCP
+const redis = path === undefined
+  ? new Redis({ host: "127.0.0.1", port: Number(Deno.env.get("REDIS_PORT") ?? 6379) })
+  : new Redis({ path });
 
 async function fetch(request: Request): Promise<Response> {
   const route = `${request.method} ${new URL(request.url).pathname}`;

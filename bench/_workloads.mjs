@@ -1,12 +1,13 @@
 // One benchmark workload against one server, run in its own process by bench/compare.ts.
 // Runs under Deno and Node alike. Prints one JSON line: { ops, seconds } or { rss } for memory.
 //
-//   <runtime> _workloads.mjs <system> <workload> <port> <module> [encrypt]
+//   <runtime> _workloads.mjs <system> <workload> <port | /unix/socket/path> <module> [encrypt]
 //
 // system: "cyberdb" (module = path of mod.ts or of the npm build entry) or "redis" (module = path of ioredis).
 
 const args = globalThis.Deno?.args ?? process.argv.slice(2);
 const [system, workload, portText, modulePath, encryptFlag] = args;
+const path = portText.startsWith("/") ? portText : undefined; // a Unix socket instead of TCP
 const port = Number(portText);
 const encrypt = encryptFlag === "encrypt";
 const PASSWORD = "bench-password";
@@ -28,8 +29,7 @@ async function open(count) {
     const connections = await Promise.all(
       Array.from({ length: count }, async () => {
         const redis = new Redis({
-          port,
-          host: "127.0.0.1",
+          ...(path === undefined ? { port, host: "127.0.0.1" } : { path }),
           lazyConnect: true,
           enableOfflineQueue: false,
         });
@@ -50,7 +50,7 @@ async function open(count) {
   }
   const { connect } = await import(modulePath);
   const client = await connect({
-    port,
+    ...(path === undefined ? { port } : { path }),
     password: PASSWORD,
     encrypt,
     idleTimeout: 600_000,

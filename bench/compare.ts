@@ -4,13 +4,17 @@
  * client process (cyberdb's client; ioredis under Node), alternating
  * cyberdb, Redis, cyberdb, Redis … over several rounds. Prints, per
  * workload, the median ops/s of each and the ratio, as a table and as JSON
- * in bench/results/latest.json.
+ * in bench/results/latest.json. The same workloads run again with both
+ * servers on Unix sockets (ours `--unix`, Redis's `unixsocket`), and beside
+ * workload 1 a bare echo round trip (bench/_echo.mjs) over TCP and over a
+ * Unix socket, in Deno and in Node: the floor a sequential request cannot beat.
  *
  * ```sh
  * npx -y deno@2 task bench:compare                    # cyberdb under Deno
  * npx -y deno@2 task bench:compare --runtime node     # cyberdb's npm build under Node
  * npx -y deno@2 task bench:compare --server deno --client node   # mixed
  * npx -y deno@2 task bench:compare --rounds 7 --only get50,setPipelined
+ * npx -y deno@2 task bench:compare --tcp-only                    # skip the Unix socket section
  * ```
  *
  * Needs `redis-server` and `redis-cli` (Debian: redis-server, redis-tools); installs
@@ -36,6 +40,7 @@ Options:
   --rounds <n>          rounds of each workload (default 5)
   --only <a,b>          only these workloads (names as in the table)
   --entries <n>         entries of the memory workload (default 1000000)
+  --tcp-only            skip the same workloads over Unix sockets
   -h, --help            show this help
 `,
   {
@@ -45,6 +50,7 @@ Options:
     entries: { type: "string", default: "1000000" },
     server: { type: "string" },
     client: { type: "string" },
+    "tcp-only": { type: "boolean", default: false },
   },
 );
 type Runtime = "deno" | "node";
@@ -105,13 +111,18 @@ async function ioredisEntry(): Promise<string> {
   return `${CLIENTS_DIR}/node_modules/ioredis/${main ?? "index.js"}`;
 }
 
+const SOCKETS = await Deno.makeTempDir({ prefix: "cdb-bench-" });
+
+/** Where a server listens: a TCP port, or a Unix socket path. */
+type Where = number | string;
+
 async function startCyberdb(
   encrypt: boolean,
-): Promise<{ port: number; child: Child }> {
-  const port = freePort();
+  unix = false,
+): Promise<{ port: Where; child: Child }> {
+  const port = unix ? `${SOCKETS}/cyberdb-${encrypt ? "e" : "p"}.sock` : freePort();
   const flagsFor = [
-    "--port",
-    String(port),
+    ...(unix ? ["--unix", String(port)] : ["--port", String(port)]),
     "--password",
     PASSWORD,
     ...(encrypt ? ["--encrypt"] : []),
@@ -131,13 +142,16 @@ async function startCyberdb(
   return { port, child };
 }
 
-async function startRedis(): Promise<{ port: number; child: Child }> {
-  const port = freePort();
+async function startRedis(unix = false): Promise<{ port: Where; child: Child }> {
+  const tcpPort = freePort();
+  const path = `${SOCKETS}/redis.sock`;
+  const port = unix ? path : tcpPort;
   const child = await startProcess(
     "redis-server",
     [
       "--port",
-      String(port),
+      unix ? "0" : String(tcpPort),
+      ...(unix ? ["--unixsocket", path, "--unixsocketperm", "700"] : []),
       "--bind",
       "127.0.0.1",
       "--save",
@@ -145,7 +159,7 @@ async function startRedis(): Promise<{ port: number; child: Child }> {
       "--appendonly",
       "no",
     ],
-    /Ready to accept connections/,
+    /[Rr]eady to accept connections/,
   );
   return { port, child };
 }
@@ -153,7 +167,7 @@ async function startRedis(): Promise<{ port: number; child: Child }> {
 async function runWorkload(
   system: "cyberdb" | "redis",
   id: string,
-  port: number,
+  port: Where,
   encrypt = false,
 ): Promise<number> {
   const script = `${ROOT}bench/_workloads.mjs`;
@@ -184,12 +198,76 @@ function rssOf(pid: number): number {
   return Number(status.match(/VmRSS:\s+(\d+) kB/)![1]) * 1024;
 }
 
+/** Round trips per second of a bare echo server and client in `runtime`, over TCP or a Unix socket. */
+async function echoFloor(runtime: Runtime, unix: boolean): Promise<number> {
+  const where = unix ? `${SOCKETS}/echo-${runtime}.sock` : String(freePort());
+  const script = `${ROOT}bench/_echo.mjs`;
+  const command = (role: string, ...rest: string[]) =>
+    runtime === "node"
+      ? ["node", [script, role, where, ...rest]] as const
+      : [Deno.execPath(), ["run", "-A", script, role, where, ...rest]] as const;
+  const [program, args] = command("server");
+  await using _server = await startProcess(program, [...args], /listening/);
+  const [clientProgram, clientArgs] = command("client", "20000");
+  const { ops, seconds } = JSON.parse((await run(clientProgram, [...clientArgs])).trim().split("\n").pop()!);
+  await Deno.remove(where).catch(() => {});
+  return ops / seconds;
+}
+
+/** Runs the selected workloads against both servers, alternating, over TCP or Unix sockets; prints and records them. */
+async function compareWorkloads(unix: boolean): Promise<void> {
+  const suffix = unix ? "_unix" : "";
+  const ours = await startCyberdb(false, unix);
+  const theirs = await startRedis(unix);
+  try {
+    for (const w of selected) {
+      const a: number[] = [], b: number[] = [];
+      const floors = new Map<Runtime, number[]>([["deno", []], ["node", []]]);
+      for (let round = 0; round < ROUNDS; round++) {
+        a.push(await runWorkload("cyberdb", w.id, ours.port));
+        b.push(await runWorkload("redis", w.id, theirs.port));
+        if (w.id === "getSequential") {
+          for (const [runtime, values] of floors) values.push(await echoFloor(runtime, unix));
+        }
+      }
+      const ratio = median(a) / median(b);
+      results[w.id + suffix] = {
+        name: w.name,
+        transport: unix ? "unix" : "tcp",
+        cyberdb: median(a),
+        redis: median(b),
+        ratio,
+        rounds: { cyberdb: a, redis: b },
+      };
+      console.log(
+        `${w.name.padEnd(38)}${fmt(median(a))}${fmt(median(b))}${ratio.toFixed(2).padStart(7)}x`,
+      );
+      if (w.id === "getSequential") {
+        const floor = Object.fromEntries([...floors].map(([runtime, values]) => [runtime, median(values)]));
+        (results[w.id + suffix] as Record<string, unknown>).echoFloor = {
+          ...floor,
+          rounds: Object.fromEntries(floors),
+        };
+        console.log(
+          `${"   floor: bare echo, deno".padEnd(38)}${fmt(floor.deno)}${"".padStart(11)}${
+            (median(a) / floor[CLIENT_RUNTIME]).toFixed(2).padStart(7)
+          }x  (workload 1 / ${CLIENT_RUNTIME} floor)`,
+        );
+        console.log(`${"   floor: bare echo, node".padEnd(38)}${fmt(floor.node)}`);
+      }
+    }
+  } finally {
+    await ours.child[Symbol.asyncDispose]();
+    await theirs.child[Symbol.asyncDispose]();
+  }
+}
+
 async function memory(): Promise<{ cyberdb: number; redis: number }> {
   const ours = await startCyberdb(false);
   const theirs = await startRedis();
   try {
-    await fillCyberdb(ours.port, ENTRIES, PASSWORD);
-    await fillRedis(theirs.port, ENTRIES);
+    await fillCyberdb(ours.port as number, ENTRIES, PASSWORD);
+    await fillRedis(theirs.port as number, ENTRIES);
     await new Promise((resolve) => setTimeout(resolve, 2000)); // let both settle (GC, allocator)
     return {
       cyberdb: rssOf(ours.child.process.pid),
@@ -219,32 +297,11 @@ console.log(
 console.log(
   `${"workload".padEnd(38)}${"cyberdb".padStart(11)}${"redis".padStart(11)}${"ratio".padStart(8)}`,
 );
-{
-  const ours = await startCyberdb(false);
-  const theirs = await startRedis();
-  try {
-    for (const w of selected) {
-      const a: number[] = [], b: number[] = [];
-      for (let round = 0; round < ROUNDS; round++) {
-        a.push(await runWorkload("cyberdb", w.id, ours.port));
-        b.push(await runWorkload("redis", w.id, theirs.port));
-      }
-      const ratio = median(a) / median(b);
-      results[w.id] = {
-        name: w.name,
-        cyberdb: median(a),
-        redis: median(b),
-        ratio,
-        rounds: { cyberdb: a, redis: b },
-      };
-      console.log(
-        `${w.name.padEnd(38)}${fmt(median(a))}${fmt(median(b))}${ratio.toFixed(2).padStart(7)}x`,
-      );
-    }
-  } finally {
-    await ours.child[Symbol.asyncDispose]();
-    await theirs.child[Symbol.asyncDispose]();
-  }
+console.log("over TCP (loopback)");
+await compareWorkloads(false);
+if (!flags["tcp-only"] && selected.length > 0) {
+  console.log("\nover Unix sockets (cyberdb --unix, Redis unixsocket)");
+  await compareWorkloads(true);
 }
 const encryptedSelected = ENCRYPTED.filter((id) => !only || only.includes(id) || only.includes("encrypted"));
 if (encryptedSelected.length > 0) {
@@ -310,4 +367,5 @@ await Deno.writeTextFile(
     2,
   ) + "\n",
 );
+await Deno.remove(SOCKETS, { recursive: true }).catch(() => {});
 console.log(`\nJSON: bench/results/latest.json`);

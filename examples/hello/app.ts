@@ -27,8 +27,8 @@
  * the workers exit at once; an idle client connection would not keep a
  * worker alive, an open watch does.
  *
- * Where the server is: `CYBERDB_HOST` (127.0.0.1), `CYBERDB_PORT` (9980),
- * `CYBERDB_PASSWORD` (hWjYvVdqRC), `CYBERDB_ENCRYPT` (on; `0` or `false`
+ * Where the server is: `CYBERDB_HOST` (127.0.0.1), `CYBERDB_PORT` (9980), or
+ * `CYBERDB_PATH`, the server's Unix socket (`server.ts --unix <path>`); `CYBERDB_PASSWORD` (hWjYvVdqRC), `CYBERDB_ENCRYPT` (on; `0` or `false`
  * for a server started without encryption).
  *
  * @module
@@ -38,6 +38,7 @@ import { type Client, connect } from "../../client.ts";
 const options = {
   hostname: Deno.env.get("CYBERDB_HOST") ?? "127.0.0.1",
   port: Number(Deno.env.get("CYBERDB_PORT") ?? 9980),
+  path: Deno.env.get("CYBERDB_PATH"), // a Unix socket, instead of host and port
   password: Deno.env.get("CYBERDB_PASSWORD") ?? "hWjYvVdqRC",
   encrypt: !/^(0|false|no|off)$/i.test(Deno.env.get("CYBERDB_ENCRYPT") ?? "1"),
   // All requests of this worker share one connection, multiplexed in order (as ioredis does): fewer syscalls.

@@ -9,7 +9,7 @@
  *   curl -X POST localhost:8000/hits  # {"code":1,"hits":1}
  *
  * The app: `HOST` (127.0.0.1), `PORT` (8000), `WORKERS` (4). Where the
- * server is: `CYBERDB_HOST` (127.0.0.1), `CYBERDB_PORT` (9980),
+ * server is: `CYBERDB_HOST` (127.0.0.1), `CYBERDB_PORT` (9980) or `CYBERDB_PATH` (a Unix socket),
  * `CYBERDB_PASSWORD` (hWjYvVdqRC), `CYBERDB_ENCRYPT` (on; `0` or `false` for
  * a server started without encryption).
  */
@@ -39,6 +39,7 @@ if (cluster.isPrimary) {
   const options = {
     hostname: process.env.CYBERDB_HOST ?? "127.0.0.1",
     port: Number(process.env.CYBERDB_PORT ?? 9980),
+    path: process.env.CYBERDB_PATH, // a Unix socket, instead of host and port
     password: process.env.CYBERDB_PASSWORD ?? "hWjYvVdqRC",
     encrypt: !/^(0|false|no|off)$/i.test(process.env.CYBERDB_ENCRYPT ?? "1"),
     // All requests of this worker share one connection, multiplexed in order (as ioredis does): fewer syscalls.
