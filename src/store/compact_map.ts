@@ -293,7 +293,8 @@ export class CompactMap {
       (entry) => this.#remove(this.#slotOf(entry)),
     );
     // A compaction copies every live entry: done here only while that is quick, else at the next write.
-    if (removed > 0 && this.#size <= CHEAP_COMPACTION) this.#compactIfWasteful();
+    // No view of a record is held here (unlike pop's), so the old pages can be given back at once.
+    if (removed > 0 && this.#size <= CHEAP_COMPACTION) this.#compactIfWasteful(true);
     return outOfTime;
   }
 
@@ -502,7 +503,8 @@ export class CompactMap {
   }
 
   /** Rewrites the arena and renumbers the entries once dead bytes or holes outweigh live ones. */
-  #compactIfWasteful(): void {
+  /** @param releasePages give the old arena pages back at once (only when no caller holds a view into them) */
+  #compactIfWasteful(releasePages = false): void {
     if (this.#holding) return;
     const holes = this.#entries - this.#size;
     const wasteful = (this.#dead > SLACK && this.#dead * 2 > this.#used) ||
@@ -536,6 +538,7 @@ export class CompactMap {
       this.#hashes[count++] = oldHashes[entry];
     }
     for (const array of [oldPage, oldAt, oldHashes]) release(array);
+    if (releasePages) { for (const page of pages) release(page); }
     expires.done();
     this.#entries = count;
     let capacity = 128;

@@ -23,7 +23,7 @@ export function grown<T extends Uint32Array<ArrayBuffer> | Float64Array<ArrayBuf
 }
 
 /** Gives an array's memory back now; the array is empty afterwards. */
-export function release(array: Uint32Array | Int32Array | Float64Array): void {
+export function release(array: Uint8Array | Uint32Array | Int32Array | Float64Array): void {
   (array.buffer as MaybeTransferable).transfer?.(0);
 }
 
