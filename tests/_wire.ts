@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { answerServerHello, checkServerWelcome } from "../src/crypto/handshake.ts";
-import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../src/crypto/record.ts";
+import { ClientHandshake } from "../src/crypto/handshake.ts";
+import { RecordOpener, RecordSealer } from "../src/crypto/record.ts";
 import { decode, encode, WRAPPED_DEPTH } from "../src/protocol/codec.ts";
 import type { ServerHello } from "../src/protocol/messages.ts";
 import { type Conn, runtime } from "../src/runtime/mod.ts";
@@ -155,18 +155,25 @@ export class RawConn {
    * @returns the server's hello
    * @throws {CyberDBError} when the server refuses
    */
-  async handshake(options: { password?: string; encrypt?: boolean }, timeout = 5_000): Promise<ServerHello> {
-    const hello = await this.read(timeout) as ServerHello;
-    const encrypt = options.encrypt ?? false;
-    const answer = await answerServerHello({ password: options.password, encrypt }, hello);
-    await this.send(answer.hello);
-    await checkServerWelcome(answer, hello.nonce, await this.read(timeout));
-    if (encrypt && answer.key) {
-      const secrets = await deriveSessionSecrets(answer.key.hkdf, hello.nonce, answer.hello.nonce);
-      this.#sealer = await RecordSealer.create(secrets.clientToServer);
-      this.#opener = await RecordOpener.create(secrets.serverToClient);
+  async handshake(
+    options: { password?: string; encrypt?: boolean; minIterations?: number },
+    timeout = 5_000,
+  ): Promise<ServerHello> {
+    const first = await this.readFrame(timeout);
+    if (first === null) throw new WireTimeout("the server closed before its hello");
+    const hello = decode(first) as ServerHello;
+    const handshake = new ClientHandshake({ ...options, encrypt: options.encrypt ?? false });
+    for (let frame: Uint8Array | null = first; frame !== null; frame = await this.readFrame(timeout)) {
+      const step = await handshake.receive(frame);
+      if (step.send) await this.sendFrames([step.send]);
+      if (!step.done) continue;
+      if (step.secrets) {
+        this.#sealer = await RecordSealer.create(step.secrets.clientToServer);
+        this.#opener = await RecordOpener.create(step.secrets.serverToClient);
+      }
+      return hello;
     }
-    return hello;
+    throw new WireTimeout("the server closed during the handshake");
   }
 
   /** Closes the sending side only: the server reads end of stream, and can still answer. */

@@ -255,7 +255,7 @@ test("a raw peer that sends a garbage frame before auth is refused and closed; o
     const received = frames(await readUntilClosed(conn, 5000));
     assert.equal(received.length, 2, "expected the hello and one refusal");
     const hello = decode(received[0]) as { cyberdb: number; auth: boolean };
-    assert.equal(hello.cyberdb, 1);
+    assert.equal(hello.cyberdb, 2);
     assert.equal(hello.auth, true);
     const refusal = decode(received[1]) as { error: [string, string] };
     assert.equal(refusal.error[0], "BAD_REQUEST");
@@ -298,7 +298,7 @@ test("a raw peer that sends nothing is closed after the handshake timeout; other
     const waited = performance.now() - started;
     assert.ok(waited >= 250, `closed after ${waited} ms, before the timeout`);
     assert.equal(received.length, 1, "expected only the server hello");
-    assert.equal((decode(received[0]) as { cyberdb: number }).cyberdb, 1);
+    assert.equal((decode(received[0]) as { cyberdb: number }).cyberdb, 2);
     await assertServes(port);
   } finally {
     conn.close();

@@ -165,10 +165,10 @@ test("a record captured on one connection and replayed on a new one is rejected 
     await using first = await (await env.open("relay")).getProxy().connect();
     assert.equal(await first.request("d.increment", "t", ["n"]), 1);
     const [link1] = await env.relay.waitForLinks(1);
-    // Client hello, then the increment: the first record, sealed with counter 0 —
+    // Client hello, client proof, then the increment: the first record, sealed with counter 0 —
     // the very counter the new connection's first record will have.
-    assert.equal(link1.seen.toServer.length, 2);
-    const captured = link1.seen.toServer[1];
+    assert.equal(link1.seen.toServer.length, 3);
+    const captured = link1.seen.toServer[2];
 
     const second = await env.open("relay");
     const [, link2] = await env.relay.waitForLinks(2);
@@ -201,8 +201,11 @@ test("a whole captured session replayed on a new raw connection fails authentica
     assert.ok(hello.nonce instanceof Uint8Array);
     await raw.write(concat(link.seen.toServer));
     const answers = await raw.readToEnd(5_000);
-    assert.equal(answers.length, 1, "one refusal, then the server closes");
-    assert.deepEqual((answers[0] as { error: unknown[] }).error?.[0], "AUTH_FAILED");
+    // The replayed hello gets a proof over this connection's transcript; the replayed proof, made for
+    // another transcript, is refused; then the server closes.
+    assert.equal(answers.length, 2, "the server's proof, one refusal, then the server closes");
+    assert.ok((answers[0] as { proof?: Uint8Array }).proof instanceof Uint8Array);
+    assert.deepEqual((answers[1] as { error: unknown[] }).error?.[0], "AUTH_FAILED");
     assert.equal(await counter.get("n"), 1);
   } finally {
     raw?.close();

@@ -1,13 +1,25 @@
 /**
- * Challenge–response authentication. The password never crosses the wire:
- * the server sends a random nonce, the client answers with an HMAC-SHA-256
- * proof under a key derived from the password with PBKDF2, the server checks
- * it in constant time and proves itself back with its own HMAC. Pure code
- * over Web Crypto, no I/O.
+ * Challenge–response authentication with forward secrecy, in which the
+ * server proves itself first. The password never crosses the wire, and the
+ * client sends nothing derived from it until the server has shown that it
+ * knows it:
+ *
+ * 1. server → client: hello (version, auth, encrypt, nonce, salt, iterations, X25519 public key)
+ * 2. client → server: hello (nonce, encrypt, X25519 public key)
+ * 3. server → client: the server's proof, an HMAC of the transcript hash
+ * 4. client → server: the client's proof, once the server's checks out
+ * 5. server → client: welcome, or the reason for refusing
+ *
+ * The transcript hash covers both hellos byte for byte, and the proof and
+ * record keys are derived from the password key, the X25519 shared secret and
+ * that hash (`key_exchange.ts`). Without auth, steps 3 and 4 are skipped.
+ *
+ * What this does not stop: anyone who records a handshake (or connects and
+ * collects a server's proof) can guess passwords offline, at one PBKDF2 of
+ * the server's iterations per guess. A strong password is the answer.
  *
  * @module
  */
-import { randomBytes } from "./random.ts";
 import {
   AuthenticationError,
   BadRequestError,
@@ -15,131 +27,32 @@ import {
   EncryptionUnavailableError,
   errorFromCode,
 } from "../errors.ts";
-import { type ClientHello, PROTOCOL_VERSION, type ServerHello, type ServerWelcome } from "../protocol/messages.ts";
+import { decode, encode } from "../protocol/codec.ts";
+import {
+  type ClientHello,
+  type ClientProof,
+  PROTOCOL_VERSION,
+  type ServerHello,
+  type ServerProof,
+  type ServerWelcome,
+} from "../protocol/messages.ts";
+import {
+  type ConnectionKeys,
+  connectionKeys,
+  type EphemeralKey,
+  ephemeralKey,
+  PUBLIC_KEY_SIZE,
+  sharedSecret,
+  transcriptHash,
+} from "./key_exchange.ts";
+import { MAX_ITERATIONS, MIN_ITERATIONS, NONCE_SIZE, type PasswordKey, passwordKey } from "./password_key.ts";
+import { randomBytes } from "./random.ts";
+import { deriveSessionSecrets, type SessionSecrets } from "./record.ts";
 
-/** PBKDF2 iterations for the password key (OWASP's figure for PBKDF2-HMAC-SHA256). */
-export const PASSWORD_ITERATIONS = 600_000;
+export { MIN_ITERATIONS, NONCE_SIZE, PASSWORD_ITERATIONS, passwordKey } from "./password_key.ts";
 
-/**
- * Most PBKDF2 iterations a client accepts from a server's hello: the hello is
- * not authenticated, so a fake server could otherwise make `connect()` burn
- * CPU for seconds.
- */
-export const MAX_ITERATIONS = 2_000_000;
-
-/** Bytes in a handshake nonce and a salt. */
-export const NONCE_SIZE = 32;
-
-const encoder = new TextEncoder();
-const CLIENT_LABEL = encoder.encode("cyberdb client proof v1");
-const SERVER_LABEL = encoder.encode("cyberdb server proof v1");
-
-/** Keys derived once from the password and a salt. */
-export interface PasswordKey {
-  /** HMAC-SHA-256 key for the handshake proofs. */
-  hmac: CryptoKey;
-  /** HKDF base key for per-connection session keys. */
-  hkdf: CryptoKey;
-}
-
-const derived = new Map<string, Promise<PasswordKey>>();
-
-/**
- * Derives the password key, once per process for each (password, salt,
- * iterations): PBKDF2 is slow on purpose, and a pool opens many connections.
- */
-export function passwordKey(
-  password: string,
-  salt: Uint8Array,
-  iterations: number,
-): Promise<PasswordKey> {
-  const id = `${iterations}:${Array.from(salt).join(",")}:${password}`;
-  let key = derived.get(id);
-  if (key === undefined) {
-    key = derive(password, salt, iterations);
-    derived.set(id, key);
-    key.catch(() => derived.delete(id));
-  }
-  return key;
-}
-
-async function derive(
-  password: string,
-  salt: Uint8Array,
-  iterations: number,
-): Promise<PasswordKey> {
-  const base = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(password),
-    "PBKDF2",
-    false,
-    ["deriveBits"],
-  );
-  const bits = await crypto.subtle.deriveBits(
-    { name: "PBKDF2", hash: "SHA-256", salt: new Uint8Array(salt), iterations },
-    base,
-    256,
-  );
-  const [hmac, hkdf] = await Promise.all([
-    crypto.subtle.importKey(
-      "raw",
-      bits,
-      { name: "HMAC", hash: "SHA-256" },
-      false,
-      ["sign", "verify"],
-    ),
-    crypto.subtle.importKey("raw", bits, "HKDF", false, [
-      "deriveKey",
-      "deriveBits",
-    ]),
-  ]);
-  return { hmac, hkdf };
-}
-
-function transcript(
-  label: Uint8Array,
-  serverNonce: Uint8Array,
-  clientNonce: Uint8Array,
-): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(
-    label.length + serverNonce.length + clientNonce.length,
-  );
-  out.set(label);
-  out.set(serverNonce, label.length);
-  out.set(clientNonce, label.length + serverNonce.length);
-  return out;
-}
-
-async function sign(
-  key: CryptoKey,
-  label: Uint8Array,
-  serverNonce: Uint8Array,
-  clientNonce: Uint8Array,
-) {
-  return new Uint8Array(
-    await crypto.subtle.sign(
-      "HMAC",
-      key,
-      transcript(label, serverNonce, clientNonce),
-    ),
-  );
-}
-
-function verify(
-  key: CryptoKey,
-  label: Uint8Array,
-  proof: Uint8Array,
-  serverNonce: Uint8Array,
-  clientNonce: Uint8Array,
-): Promise<boolean> {
-  // subtle.verify compares in constant time.
-  return crypto.subtle.verify(
-    "HMAC",
-    key,
-    new Uint8Array(proof),
-    transcript(label, serverNonce, clientNonce),
-  );
-}
+/** Bytes of a handshake proof (HMAC-SHA-256). */
+export const PROOF_SIZE = 32;
 
 /** What the server knows for the handshake. */
 export interface ServerAuth {
@@ -153,201 +66,319 @@ export interface ServerAuth {
   encrypt: boolean;
 }
 
-/** Builds the server's first frame for a new connection. */
-export function serverHello(auth: ServerAuth, nonce: Uint8Array): ServerHello {
-  const hello: ServerHello = {
-    cyberdb: PROTOCOL_VERSION,
-    auth: auth.key !== undefined,
-    encrypt: auth.encrypt,
-    nonce,
-  };
-  if (auth.key) {
-    Object.assign(hello, { salt: auth.salt, iterations: auth.iterations });
-  }
-  return hello;
-}
-
-function isBytes(value: unknown, size: number): value is Uint8Array {
-  return value instanceof Uint8Array && value.length === size;
-}
-
-/**
- * Checks the client's answer on the server.
- *
- * @returns the welcome to send back, with `error` set when the client is refused
- */
-export async function checkClientHello(
-  auth: ServerAuth,
-  serverNonce: Uint8Array,
-  message: unknown,
-): Promise<ServerWelcome> {
-  const hello = message as Partial<ClientHello> | null;
-  if (
-    typeof hello !== "object" || hello === null ||
-    !isBytes(hello.nonce, NONCE_SIZE) ||
-    typeof hello.encrypt !== "boolean" ||
-    (hello.proof !== undefined && !isBytes(hello.proof, 32))
-  ) {
-    return {
-      error: [
-        "BAD_REQUEST",
-        "the first frame must be a cyberdb handshake; is this a cyberdb client?",
-      ],
-    };
-  }
-  if (auth.encrypt && !hello.encrypt) {
-    return {
-      error: [
-        "ENCRYPTION_REQUIRED",
-        "this server requires encryption; pass encrypt: true to connect()",
-      ],
-    };
-  }
-  if (!auth.encrypt && hello.encrypt) {
-    return {
-      error: [
-        "ENCRYPTION_UNAVAILABLE",
-        "this server does not offer encryption; start it with --encrypt",
-      ],
-    };
-  }
-  if (auth.key === undefined) return {};
-  if (hello.proof === undefined) {
-    return {
-      error: [
-        "AUTH_FAILED",
-        "this server requires a password; pass password to connect()",
-      ],
-    };
-  }
-  if (
-    !await verify(
-      auth.key.hmac,
-      CLIENT_LABEL,
-      hello.proof,
-      serverNonce,
-      hello.nonce,
-    )
-  ) {
-    return { error: ["AUTH_FAILED", "wrong password"] };
-  }
-  return {
-    proof: await sign(auth.key.hmac, SERVER_LABEL, serverNonce, hello.nonce),
-  };
-}
-
 /** What the client brings to the handshake. */
 export interface ClientAuth {
   /** The password, if any. */
   password?: string;
   /** Whether to insist on encryption. */
   encrypt: boolean;
+  /** Fewest PBKDF2 iterations accepted from the server. Default {@link MIN_ITERATIONS}. */
+  minIterations?: number;
 }
 
-/** The client's state between its answer and the server's welcome. */
-export interface ClientHandshake {
-  /** The frame to send. */
-  hello: ClientHello;
-  /** The password key used, when the server asked for auth. */
-  key?: PasswordKey;
+/** One step of a handshake: what to send next, and whether the handshake is over. */
+export interface HandshakeStep {
+  /** The encoded message to send now, if any. */
+  send?: Uint8Array;
+  /** `true` once authenticated; `false` while more messages are to come. */
+  done: boolean;
+  /** On the server: the reason the client was refused (the handshake is then over, and failed). */
+  refused?: string;
+  /** Once done with encryption on: the record keys of both directions. */
+  secrets?: SessionSecrets;
+}
+
+function isBytes(value: unknown, size: number): value is Uint8Array {
+  return value instanceof Uint8Array && value.length === size;
+}
+
+function decodeMessage(frame: Uint8Array): Record<string, unknown> | undefined {
+  try {
+    const message = decode(frame);
+    return typeof message === "object" && message !== null && !Array.isArray(message)
+      ? message as Record<string, unknown>
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function proof(key: CryptoKey, transcript: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  return new Uint8Array(await crypto.subtle.sign("HMAC", key, transcript));
+}
+
+function verify(key: CryptoKey, transcript: Uint8Array<ArrayBuffer>, value: unknown): Promise<boolean> {
+  if (!isBytes(value, PROOF_SIZE)) return Promise.resolve(false);
+  return crypto.subtle.verify("HMAC", key, new Uint8Array(value), transcript); // constant time
 }
 
 /**
- * Answers the server's hello on the client.
+ * The server's side of one connection's handshake.
  *
- * @throws {AuthenticationError} for a password mismatch in configuration
- * @throws {EncryptionUnavailableError} when the client wants encryption and the server offers none
- * @throws {BadRequestError} when the peer is not a cyberdb server of this protocol version
+ * @example
+ * ```ts
+ * import { ClientHandshake, passwordKey, ServerHandshake } from "./handshake.ts";
+ * import { randomBytes } from "./random.ts";
+ * const salt = randomBytes(16);
+ * const auth = { key: await passwordKey("pw", salt, 1_000), salt, iterations: 1_000, encrypt: true };
+ * const server = await ServerHandshake.create(auth);
+ * const client = new ClientHandshake({ password: "pw", encrypt: true, minIterations: 1_000 });
+ * let toServer = (await client.receive(server.hello)).send!;
+ * const proof = await server.receive(toServer);          // the server proves first
+ * toServer = (await client.receive(proof.send!)).send!;  // then the client
+ * const welcome = await server.receive(toServer);
+ * const done = await client.receive(welcome.send!);
+ * console.assert(welcome.done && done.done && done.secrets !== undefined);
+ * ```
  */
-export async function answerServerHello(
-  client: ClientAuth,
-  message: unknown,
-): Promise<ClientHandshake> {
-  const hello = message as Partial<ServerHello> | null;
-  if (typeof hello !== "object" || hello === null) {
-    throw new BadRequestError("the peer is not a cyberdb server");
+export class ServerHandshake {
+  /** The encoded hello to send first. */
+  readonly hello: Uint8Array;
+  #auth: ServerAuth;
+  #nonce: Uint8Array;
+  #ephemeral: EphemeralKey | undefined;
+  #keys: ConnectionKeys | undefined;
+  #transcript: Uint8Array<ArrayBuffer> | undefined;
+  #clientNonce: Uint8Array | undefined;
+
+  private constructor(auth: ServerAuth, nonce: Uint8Array, ephemeral: EphemeralKey | undefined) {
+    this.#auth = auth;
+    this.#nonce = nonce;
+    this.#ephemeral = ephemeral;
+    const hello: ServerHello = {
+      cyberdb: PROTOCOL_VERSION,
+      auth: auth.key !== undefined,
+      encrypt: auth.encrypt,
+      nonce,
+    };
+    if (auth.key && ephemeral) {
+      Object.assign(hello, { salt: auth.salt, iterations: auth.iterations, key: ephemeral.publicKey });
+    }
+    this.hello = encode(hello);
   }
-  const refusal = (hello as ServerWelcome).error;
-  if (Array.isArray(refusal)) {
-    throw errorFromCode(String(refusal[0]), String(refusal[1]));
+
+  /**
+   * Starts a handshake: a fresh nonce and, with auth, a fresh X25519 key pair.
+   *
+   * @param auth the server's password key and encryption setting
+   * @returns the handshake; send {@link ServerHandshake.hello} first
+   */
+  static async create(auth: ServerAuth): Promise<ServerHandshake> {
+    return new ServerHandshake(auth, randomBytes(NONCE_SIZE), auth.key ? await ephemeralKey() : undefined);
   }
-  if (typeof hello.cyberdb !== "number") {
-    throw new BadRequestError("the peer is not a cyberdb server");
+
+  /**
+   * Takes the client's next message.
+   *
+   * @param frame the frame as received
+   * @returns what to send, and whether the client is now authenticated (`done`) or refused (`refused`)
+   */
+  receive(frame: Uint8Array): Promise<HandshakeStep> {
+    return this.#keys === undefined ? this.#onHello(frame) : this.#onProof(frame);
   }
-  if (hello.cyberdb !== PROTOCOL_VERSION) {
-    throw new BadRequestError(
-      `the server speaks protocol ${hello.cyberdb}, this client ${PROTOCOL_VERSION}; upgrade`,
-    );
+
+  async #onHello(frame: Uint8Array): Promise<HandshakeStep> {
+    const hello = decodeMessage(frame) as Partial<ClientHello> | undefined;
+    if (hello === undefined || !isBytes(hello.nonce, NONCE_SIZE) || typeof hello.encrypt !== "boolean") {
+      return refuse("BAD_REQUEST", "the first frame must be a cyberdb handshake; is this a cyberdb client?");
+    }
+    if (this.#auth.encrypt && !hello.encrypt) {
+      return refuse("ENCRYPTION_REQUIRED", "this server requires encryption; pass encrypt: true to connect()");
+    }
+    if (!this.#auth.encrypt && hello.encrypt) {
+      return refuse("ENCRYPTION_UNAVAILABLE", "this server does not offer encryption; start it with --encrypt");
+    }
+    if (this.#auth.key === undefined) return { send: encode({} satisfies ServerWelcome), done: true };
+    if (!isBytes(hello.key, PUBLIC_KEY_SIZE)) {
+      return refuse("AUTH_FAILED", "this server requires a password; pass password to connect()");
+    }
+    let secret: Uint8Array;
+    try {
+      secret = await sharedSecret(this.#ephemeral!, hello.key);
+    } catch {
+      return refuse("BAD_REQUEST", "the client's key exchange is malformed");
+    }
+    this.#transcript = await transcriptHash([this.hello, frame]);
+    this.#keys = await connectionKeys(this.#auth.key, secret, this.#transcript);
+    this.#clientNonce = hello.nonce;
+    this.#ephemeral = undefined;
+    const message: ServerProof = { proof: await proof(this.#keys.serverProof, this.#transcript) };
+    return { send: encode(message), done: false };
   }
-  if (!isBytes(hello.nonce, NONCE_SIZE)) {
-    throw new BadRequestError("malformed server hello");
+
+  async #onProof(frame: Uint8Array): Promise<HandshakeStep> {
+    const message = decodeMessage(frame) as Partial<ClientProof> | undefined;
+    if (message !== undefined && Array.isArray(message.error)) {
+      return { done: false, refused: `the client refused: ${String(message.error[1]).slice(0, 200)}` };
+    }
+    if (!await verify(this.#keys!.clientProof, this.#transcript!, message?.proof)) {
+      return refuse("AUTH_FAILED", "wrong password");
+    }
+    const secrets = this.#auth.encrypt
+      ? await deriveSessionSecrets(this.#keys!.records, this.#nonce, this.#clientNonce!)
+      : undefined;
+    return { send: encode({} satisfies ServerWelcome), done: true, secrets };
   }
-  if (client.encrypt && !hello.encrypt) {
-    throw new EncryptionUnavailableError(
-      "the server does not offer encryption; start it with --encrypt, or connect without encrypt",
-    );
+}
+
+function refuse(code: string, message: string): HandshakeStep {
+  return { send: encode({ error: [code, message] } satisfies ServerWelcome), done: false, refused: message };
+}
+
+/**
+ * The client's side of one connection's handshake: feed it each frame the
+ * server sends, send what it returns, until `done`.
+ *
+ * @example
+ * ```ts
+ * import { ClientHandshake } from "./handshake.ts";
+ * const client = new ClientHandshake({ encrypt: false });
+ * console.assert(client !== undefined);
+ * ```
+ */
+export class ClientHandshake {
+  #options: ClientAuth;
+  #step = 0;
+  #failed = false;
+  #serverNonce: Uint8Array | undefined;
+  #nonce: Uint8Array | undefined;
+  #auth = false;
+  #keys: Promise<ConnectionKeys> | undefined;
+  #transcript: Uint8Array<ArrayBuffer> | undefined;
+
+  /**
+   * @param options the password, whether to insist on encryption, the iteration floor
+   */
+  constructor(options: ClientAuth) {
+    this.#options = options;
   }
-  if (!client.encrypt && hello.encrypt) {
-    throw new EncryptionRequiredError(
-      "this server requires encryption; pass encrypt: true to connect()",
-    );
+
+  /**
+   * Takes the server's next message.
+   *
+   * @param frame the frame as received
+   * @returns what to send now, and `done` once authenticated (with the record keys when encrypting)
+   * @throws {AuthenticationError} a password mismatch in configuration, or a server that cannot prove it knows the password
+   * @throws {EncryptionUnavailableError} when the client wants encryption and the server offers none
+   * @throws {EncryptionRequiredError} when the server requires encryption and the client did not ask for it
+   * @throws {BadRequestError} when the peer is not a cyberdb server of this protocol version, or asks for too few iterations
+   * @throws {CyberDBError} the server's refusal, by its code
+   */
+  receive(frame: Uint8Array): Promise<HandshakeStep> {
+    const message = decodeMessage(frame);
+    if (message === undefined) {
+      return Promise.reject(new BadRequestError("the peer is not a cyberdb server"));
+    }
+    if (Array.isArray(message.error)) {
+      return Promise.reject(errorFromCode(String(message.error[0]), String(message.error[1])));
+    }
+    const step = this.#step++;
+    if (step === 0) return this.#onHello(frame, message as Partial<ServerHello>);
+    if (step === 1 && this.#auth) return this.#onProof(message as Partial<ServerProof>);
+    return this.#onWelcome();
   }
-  const nonce = randomBytes(NONCE_SIZE);
-  if (!hello.auth) {
-    if (client.password !== undefined) {
-      throw new AuthenticationError(
-        "the server has no password, but a password was given; start the server with --password, or connect without one",
+
+  async #onHello(frame: Uint8Array, hello: Partial<ServerHello>): Promise<HandshakeStep> {
+    const { password, encrypt } = this.#options;
+    if (typeof hello.cyberdb !== "number") throw new BadRequestError("the peer is not a cyberdb server");
+    if (hello.cyberdb !== PROTOCOL_VERSION) {
+      throw new BadRequestError(
+        `the server speaks protocol ${hello.cyberdb}, this client ${PROTOCOL_VERSION}; upgrade the older side`,
       );
     }
-    return { hello: { nonce, encrypt: client.encrypt } };
+    if (!isBytes(hello.nonce, NONCE_SIZE)) throw new BadRequestError("malformed server hello");
+    if (encrypt && !hello.encrypt) {
+      throw new EncryptionUnavailableError(
+        "the server does not offer encryption; start it with --encrypt, or connect without encrypt",
+      );
+    }
+    if (!encrypt && hello.encrypt) {
+      throw new EncryptionRequiredError("this server requires encryption; pass encrypt: true to connect()");
+    }
+    this.#serverNonce = hello.nonce;
+    this.#nonce = randomBytes(NONCE_SIZE);
+    if (!hello.auth) {
+      if (password !== undefined) {
+        throw new AuthenticationError(
+          "the server has no password, but a password was given; start the server with --password, or connect without one",
+        );
+      }
+      return { send: encode({ nonce: this.#nonce, encrypt } satisfies ClientHello), done: false };
+    }
+    if (password === undefined) {
+      throw new AuthenticationError("this server requires a password; pass password to connect()");
+    }
+    const { salt, iterations, key } = hello;
+    const floor = this.#options.minIterations ?? MIN_ITERATIONS;
+    if (
+      !(salt instanceof Uint8Array) || salt.length < 8 || salt.length > 64 || !isBytes(key, PUBLIC_KEY_SIZE) ||
+      !Number.isSafeInteger(iterations)
+    ) {
+      throw new BadRequestError("malformed server hello");
+    }
+    if (iterations! < floor || iterations! > MAX_ITERATIONS) {
+      throw new BadRequestError(
+        `the server asks for ${iterations} PBKDF2 iterations, outside ${floor}..${MAX_ITERATIONS}: a proof made with ` +
+          `so few would be cheap to guess passwords against; is it the server you meant? (minIterations lowers the floor)`,
+      );
+    }
+    this.#auth = true;
+    const own = await ephemeralKey();
+    const reply = encode({ nonce: this.#nonce, encrypt, key: own.publicKey } satisfies ClientHello);
+    this.#keys = (async () => {
+      const [secret, transcript, passwordKeys] = await Promise.all([
+        sharedSecret(own, key!),
+        transcriptHash([frame, reply]),
+        passwordKey(password, salt, iterations!),
+      ]);
+      this.#transcript = transcript;
+      return connectionKeys(passwordKeys, secret, transcript);
+    })();
+    this.#keys.catch(() => {}); // surfaces in #onProof
+    return { send: reply, done: false };
   }
-  if (client.password === undefined) {
-    throw new AuthenticationError(
-      "this server requires a password; pass password to connect()",
-    );
+
+  async #onProof(message: Partial<ServerProof>): Promise<HandshakeStep> {
+    let keys: ConnectionKeys;
+    try {
+      keys = await this.#keys!;
+    } catch {
+      throw new BadRequestError("the server's key exchange is malformed; is it the server you meant?");
+    }
+    if (!await verify(keys.serverProof, this.#transcript!, message.proof)) {
+      this.#failed = true;
+      throw new AuthenticationError(
+        "the server could not prove it knows this password: the password is wrong, or it is not the server you meant",
+      );
+    }
+    return {
+      send: encode({ proof: await proof(keys.clientProof, this.#transcript!) } satisfies ClientProof),
+      done: false,
+    };
   }
-  const { salt, iterations } = hello;
-  if (
-    !(salt instanceof Uint8Array) || typeof iterations !== "number" ||
-    iterations < 1 || iterations > MAX_ITERATIONS
-  ) {
-    throw new BadRequestError("malformed server hello");
+
+  async #onWelcome(): Promise<HandshakeStep> {
+    if (this.#failed) throw new BadRequestError("the handshake already failed");
+    const secrets = this.#auth && this.#options.encrypt
+      ? await deriveSessionSecrets((await this.#keys!).records, this.#serverNonce!, this.#nonce!)
+      : undefined;
+    return { done: true, secrets };
   }
-  const key = await passwordKey(client.password, salt, iterations);
-  const proof = await sign(key.hmac, CLIENT_LABEL, hello.nonce, nonce);
-  return { hello: { nonce, proof, encrypt: client.encrypt }, key };
 }
 
 /**
- * Checks the server's welcome on the client: no error, and a valid server proof when auth is on.
+ * The message a client sends the server when it gives up on the handshake
+ * (so the server's log says why), e.g. after a server proof that did not check.
  *
- * @throws {CyberDBError} the server's error, or `AUTH_FAILED` when the server cannot prove it knows the password
+ * @param error why
+ * @returns the encoded message
+ * @example
+ * ```ts
+ * import { clientRefusal } from "./handshake.ts";
+ * console.assert(clientRefusal(new Error("x")).length > 0);
+ * ```
  */
-export async function checkServerWelcome(
-  handshake: ClientHandshake,
-  serverNonce: Uint8Array,
-  message: unknown,
-): Promise<void> {
-  const welcome = message as ServerWelcome | null;
-  if (typeof welcome !== "object" || welcome === null) {
-    throw new BadRequestError("malformed server welcome");
-  }
-  if (Array.isArray(welcome.error)) {
-    throw errorFromCode(String(welcome.error[0]), String(welcome.error[1]));
-  }
-  if (handshake.key === undefined) return;
-  if (
-    !(welcome.proof instanceof Uint8Array) ||
-    !await verify(
-      handshake.key.hmac,
-      SERVER_LABEL,
-      welcome.proof,
-      serverNonce,
-      handshake.hello.nonce,
-    )
-  ) {
-    throw new AuthenticationError(
-      "the server could not prove it knows the password; is it the server you meant?",
-    );
-  }
+export function clientRefusal(error: Error): Uint8Array {
+  const code = (error as { code?: string }).code ?? "BAD_REQUEST";
+  return encode({ error: [code, error.message.slice(0, 200)] } satisfies ClientProof);
 }

@@ -7,13 +7,14 @@
  *   `[id, 2, change, change, …]` (one or more, in commit order); the end of that watch:
  *   `[id, 3, code, message]` (nothing follows it).
  *   These are not replies: they take no place in the order of replies.
- * - handshake: the maps {@link ServerHello}, {@link ClientHello}, {@link ServerWelcome}
+ * - handshake: the maps {@link ServerHello}, {@link ClientHello}, then with a password
+ *   {@link ServerProof} (the server proves first) and {@link ClientProof}, then {@link ServerWelcome}
  *
  * @module
  */
 
 /** The protocol version spoken here. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** The TCP port a server listens on, and a client connects to, when none is given. */
 export const DEFAULT_PORT = 9980;
@@ -172,23 +173,39 @@ export interface ServerHello {
   salt?: Uint8Array;
   /** PBKDF2 iterations of the password key (only when `auth`). */
   iterations?: number;
+  /** The server's ephemeral X25519 public key for this connection (only when `auth`). */
+  key?: Uint8Array;
 }
 
 /** The client's answer to the hello. */
 export interface ClientHello {
   /** The client's random nonce. */
   nonce: Uint8Array;
-  /** HMAC proof of the password (only when the server asked for auth). */
-  proof?: Uint8Array;
   /** Whether the client wants encryption. */
   encrypt: boolean;
+  /** The client's ephemeral X25519 public key (only when the server asked for auth). */
+  key?: Uint8Array;
 }
 
-/** The server's last handshake frame: success with its own proof, or an error. */
-export interface ServerWelcome {
-  /** HMAC proof that the server knows the password (only with auth). */
+/** With auth, the server's answer to the client's hello: its proof over the transcript, or an error. */
+export interface ServerProof {
+  /** HMAC of the transcript hash under the server's proof key. */
   proof?: Uint8Array;
-  /** Set instead when the handshake failed: `[code, message]`. */
+  /** Set instead when the client is refused: `[code, message]`. */
+  error?: [string, string];
+}
+
+/** With auth, the client's proof, sent only once the server's proof checked out; or why it gives up. */
+export interface ClientProof {
+  /** HMAC of the transcript hash under the client's proof key. */
+  proof?: Uint8Array;
+  /** Set instead when the client gives up: `[code, message]`. */
+  error?: [string, string];
+}
+
+/** The server's last handshake frame: empty on success, or an error. */
+export interface ServerWelcome {
+  /** Set when the handshake failed: `[code, message]`. */
   error?: [string, string];
 }
 

@@ -5,13 +5,12 @@
  *
  * @module
  */
-import { checkClientHello, NONCE_SIZE, type ServerAuth, serverHello } from "../crypto/handshake.ts";
-import { randomBytes } from "../crypto/random.ts";
+import { type ServerAuth, ServerHandshake } from "../crypto/handshake.ts";
 import { type ErrorCode, FrameTooLargeError, TimeoutError } from "../errors.ts";
 import type { Channel } from "../protocol/channel.ts";
-import { decode, encode, encodeArray } from "../protocol/codec.ts";
-import { type ClientHello, REPLY_ERROR, REPLY_OK, type ServerInfo } from "../protocol/messages.ts";
-import { deriveSessionSecrets, RecordOpener, type RecordOptions, RecordSealer } from "../crypto/record.ts";
+import { encode, encodeArray } from "../protocol/codec.ts";
+import { REPLY_ERROR, REPLY_OK, type ServerInfo } from "../protocol/messages.ts";
+import { RecordOpener, type RecordOptions, RecordSealer } from "../crypto/record.ts";
 import type { Journal } from "../store/journal.ts";
 import { applyRequest, type RequestTarget } from "../store/request.ts";
 import { SessionWatches } from "./watches.ts";
@@ -129,8 +128,6 @@ async function handshake(
   peer: string,
 ): Promise<boolean> {
   channel.maxFrameSize = HANDSHAKE_FRAME_LIMIT;
-  const nonce = randomBytes(NONCE_SIZE);
-  channel.send(encode(serverHello(context.auth, nonce)));
   const timer = setTimeout(() => {
     context.log(
       `${peer}: no handshake within ${context.handshakeTimeout} ms; closing the connection`,
@@ -138,33 +135,28 @@ async function handshake(
     channel.close(new TimeoutError("handshake timed out"));
   }, context.handshakeTimeout);
   try {
-    const frame = await channel.readFrame();
-    if (frame === null) return false;
-    let hello: unknown;
-    try {
-      hello = decode(frame);
-    } catch {
-      hello = undefined;
+    const handshake = await ServerHandshake.create(context.auth);
+    channel.send(handshake.hello);
+    for (;;) {
+      const frame = await channel.readFrame();
+      if (frame === null) return false;
+      const step = await handshake.receive(frame);
+      if (step.send) channel.send(step.send);
+      if (step.refused !== undefined) {
+        await channel.drain();
+        context.log(`${peer}: refused: ${step.refused}`);
+        return false;
+      }
+      if (!step.done) continue;
+      await channel.drain();
+      if (step.secrets) {
+        channel.encrypt(
+          await RecordSealer.create(step.secrets.serverToClient, context.records),
+          await RecordOpener.create(step.secrets.clientToServer, context.records),
+        );
+      }
+      return !channel.closed;
     }
-    const welcome = await checkClientHello(context.auth, nonce, hello);
-    channel.send(encode(welcome));
-    await channel.drain();
-    if (welcome.error) {
-      context.log(`${peer}: refused: ${welcome.error[1]}`);
-      return false;
-    }
-    if (context.auth.encrypt && context.auth.key) {
-      const secrets = await deriveSessionSecrets(
-        context.auth.key.hkdf,
-        nonce,
-        (hello as ClientHello).nonce,
-      );
-      channel.encrypt(
-        await RecordSealer.create(secrets.serverToClient, context.records),
-        await RecordOpener.create(secrets.clientToServer, context.records),
-      );
-    }
-    return !channel.closed;
   } finally {
     clearTimeout(timer);
   }

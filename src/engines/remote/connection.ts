@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { answerServerHello, checkServerWelcome } from "../../crypto/handshake.ts";
+import { ClientHandshake, clientRefusal } from "../../crypto/handshake.ts";
 import {
   BadRequestError,
   ConnectionClosedError,
@@ -22,12 +22,11 @@ import {
   DEFAULT_PORT,
   type OpName,
   REPLY_OK,
-  type ServerHello,
   WATCH_END,
   WATCH_EVENT,
 } from "../../protocol/messages.ts";
 import type { WatchSink, WatchTarget } from "../../client/watch.ts";
-import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../../crypto/record.ts";
+import { RecordOpener, RecordSealer } from "../../crypto/record.ts";
 import { runtime, type TimerId } from "../../runtime/mod.ts";
 
 /** Options of `connect()`. */
@@ -61,6 +60,13 @@ export interface ConnectOptions {
    * @default {false} (`true` when `CYBERDB_WEBCRYPTO=1`)
    */
   webCrypto?: boolean;
+  /**
+   * Fewest PBKDF2 iterations accepted from a server's hello; a server asking for fewer is refused before
+   * anything derived from the password is computed (servers use 600000).
+   *
+   * @default {100000}
+   */
+  minIterations?: number;
   /**
    * Milliseconds an unused pooled connection stays open (CyberDB's `time_out`).
    *
@@ -374,32 +380,43 @@ async function handshake(
   options: ConnectOptions,
   where: string,
 ): Promise<void> {
-  const serverHello = await readHandshakeFrame(channel, where);
-  const answer = await answerServerHello(
-    { password: options.password, encrypt: options.encrypt ?? false },
-    serverHello,
-  );
-  channel.send(encode(answer.hello));
-  const serverNonce = (serverHello as ServerHello).nonce;
-  await checkServerWelcome(answer, serverNonce, await readHandshakeFrame(channel, where));
-  if (options.encrypt && answer.key) {
-    const secrets = await deriveSessionSecrets(answer.key.hkdf, serverNonce, answer.hello.nonce);
-    channel.encrypt(
-      await RecordSealer.create(secrets.clientToServer, options),
-      await RecordOpener.create(secrets.serverToClient, options),
-    );
+  const handshake = new ClientHandshake({
+    password: options.password,
+    encrypt: options.encrypt ?? false,
+    minIterations: options.minIterations,
+  });
+  for (;;) {
+    let step;
+    try {
+      step = await handshake.receive(await readHandshakeFrame(channel, where));
+    } catch (error) {
+      if (error instanceof CyberDBError && error.code === "AUTH_FAILED" && !channel.closed) {
+        channel.send(clientRefusal(error)); // so the server's log says why
+        await channel.drain().catch(() => {});
+      }
+      throw error;
+    }
+    if (step.send) channel.send(step.send);
+    if (!step.done) continue;
+    if (step.secrets) {
+      channel.encrypt(
+        await RecordSealer.create(step.secrets.clientToServer, options),
+        await RecordOpener.create(step.secrets.serverToClient, options),
+      );
+    }
+    return;
   }
 }
 
 async function readHandshakeFrame(
   channel: Channel,
   where: string,
-): Promise<unknown> {
+): Promise<Uint8Array> {
   const frame = await channel.readFrame();
   if (frame === null) {
     throw new ConnectionClosedError(
       `${where} closed the connection during the handshake; is it a cyberdb server?`,
     );
   }
-  return decode(frame);
+  return frame;
 }
