@@ -46,6 +46,7 @@ export class Channel {
   #opener: Opener | undefined;
   #batch = new FrameBatch();
   #writing: Promise<void> | undefined;
+  #inFlight = 0;
   #scheduled = false;
   #closed = false;
   #onClose: ((reason: Error) => void) | undefined;
@@ -67,6 +68,11 @@ export class Channel {
   /** Bytes queued for writing and not yet handed to the connection. */
   get queuedBytes(): number {
     return this.#batch.size;
+  }
+
+  /** Bytes queued or being written: everything sent that the connection has not yet taken. */
+  get unsentBytes(): number {
+    return this.#batch.size + this.#inFlight;
   }
 
   /** Sets the function called once when the channel closes, with the reason. */
@@ -112,21 +118,25 @@ export class Channel {
 
   /**
    * Reads frames until the peer closes, handing each to `onFrame`, then
-   * calls `afterChunk` once per chunk read so replies can be batched.
-   * Frames are views valid only during the call.
+   * calls `afterChunk` once per chunk read so replies can be batched, and
+   * also after any frame for which `onFrame` returns `false` (back-pressure:
+   * nothing more is read or handled until it resolves). Frames are views
+   * valid only during the call.
    *
    * @throws {FrameTooLargeError} for a frame over the limit; other errors from the handlers propagate
    */
   async readFrames(
-    onFrame: (frame: Uint8Array) => void,
+    onFrame: (frame: Uint8Array) => boolean | void,
     afterChunk?: () => Promise<void> | void,
   ): Promise<void> {
     for (;;) {
-      for (
-        let frame = this.#decoder.next();
-        frame;
-        frame = this.#decoder.next()
-      ) onFrame(frame);
+      for (let frame = this.#decoder.next(); frame; frame = this.#decoder.next()) {
+        // `false`: the handler wants the replies so far out (afterChunk) before the next frame.
+        if (onFrame(frame) === false && afterChunk) {
+          await afterChunk();
+          if (this.#closed) return;
+        }
+      }
       if (afterChunk) await afterChunk();
       if (this.#closed || !await this.#fill()) return;
     }
@@ -223,12 +233,14 @@ export class Channel {
     try {
       const sealer = this.#sealer;
       if (sealer === undefined) {
-        while (this.#batch.count > 0 && !this.#closed) await this.conn.write(this.#batch.take());
+        // At most about one record's worth per write, so the bytes being written stay counted (unsentBytes)
+        // and replies are not all copied into one buffer at once.
+        while (this.#batch.count > 0 && !this.#closed) await this.#write(this.#batch.take(RECORD_TARGET));
         return;
       }
       if (sealer.synchronous) {
         while (this.#batch.count > 0 && !this.#closed) {
-          await this.conn.write(encodeFrame(sealer.seal(this.#batch.take(RECORD_TARGET)) as Uint8Array));
+          await this.#write(encodeFrame(sealer.seal(this.#batch.take(RECORD_TARGET)) as Uint8Array));
         }
         return;
       }
@@ -246,11 +258,20 @@ export class Channel {
       while (sealing.length > 0 && !this.#closed) {
         const record = encodeFrame(await sealing.shift()!);
         sealQueued();
-        await this.conn.write(record);
+        await this.#write(record);
         sealQueued();
       }
     } catch (error) {
       this.close(new ConnectionClosedError(`write failed: ${(error as Error).message}`, { cause: error }));
+    }
+  }
+
+  async #write(bytes: Uint8Array): Promise<void> {
+    this.#inFlight = bytes.length;
+    try {
+      await this.conn.write(bytes);
+    } finally {
+      this.#inFlight = 0;
     }
   }
 }

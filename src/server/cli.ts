@@ -14,6 +14,7 @@ import { CONNECTION_FLAGS, FlagError, integerFlag, passwordFlag, portFlag } from
 import { runtime } from "../runtime/mod.ts";
 import { DEFAULT_PORT } from "../protocol/messages.ts";
 import { DEFAULT_FSYNC, FSYNC_POLICIES, type FsyncPolicy } from "../store/journal.ts";
+import type { SessionLimitOptions } from "./limits.ts";
 import { DEFAULT_MAX_CONNECTIONS, Server } from "./server.ts";
 
 /** The `--help` text. */
@@ -39,7 +40,12 @@ Options:
   --db <path>                snapshot file: loaded at start if it exists,
                              saved on SIGINT/SIGTERM and every --backup-interval
   --backup-interval <secs>   seconds between snapshots to --db (default 0: only at shutdown)
-  --max-connections <n>      most concurrent connections (default ${DEFAULT_MAX_CONNECTIONS})
+  --max-connections <n>      most concurrent authenticated connections (default ${DEFAULT_MAX_CONNECTIONS})
+  --max-unauthenticated <n>  most connections still authenticating; a new one drops the oldest (default 128)
+  --output-buffer-soft <b>   unsent reply bytes past which a connection is not read until its client
+                             catches up; k, m, g suffixes (default 8m)
+  --output-buffer-hard <b>   unsent reply bytes past which a connection is closed (default 256m)
+  --write-timeout <ms>       ms a client past the soft limit has to take its replies (default 30000)
   --watch-buffer <bytes>     bytes of change events held for a connection that reads them too
                              slowly before its watches end with SLOW_CONSUMER; k, m, g suffixes
                              for KiB, MiB, GiB (default 8m)
@@ -60,6 +66,10 @@ const FLAGS = {
   "backup-interval": { type: "string" },
   "max-connections": { type: "string" },
   "watch-buffer": { type: "string" },
+  "max-unauthenticated": { type: "string" },
+  "output-buffer-soft": { type: "string" },
+  "output-buffer-hard": { type: "string" },
+  "write-timeout": { type: "string" },
   whitelist: { type: "string" },
   quiet: { type: "boolean" },
 } as const;
@@ -79,6 +89,7 @@ interface ServeOptions {
   backupInterval: number;
   maxConnections?: number;
   watchBuffer?: number;
+  limits: SessionLimitOptions;
   whitelist?: string[];
   quiet: boolean;
 }
@@ -101,6 +112,12 @@ function parseServeArgs(args: string[]): ServeOptions | "help" {
     backupInterval: integerFlag("backup-interval", values["backup-interval"], 0, 31_536_000) ?? 0,
     maxConnections: integerFlag("max-connections", values["max-connections"], 1, 10_000_000),
     watchBuffer: bytesFlag("watch-buffer", values["watch-buffer"]),
+    limits: {
+      maxUnauthenticated: integerFlag("max-unauthenticated", values["max-unauthenticated"], 1, 10_000_000),
+      outputBufferSoft: bytesFlag("output-buffer-soft", values["output-buffer-soft"]),
+      outputBufferHard: bytesFlag("output-buffer-hard", values["output-buffer-hard"]),
+      writeTimeout: integerFlag("write-timeout", values["write-timeout"], 1, 2_147_483_647),
+    },
     whitelist: values.whitelist?.split(",").map((s) => s.trim()).filter((s) => s !== ""),
     quiet: values.quiet ?? false,
   };
@@ -162,6 +179,7 @@ async function serve(options: ServeOptions): Promise<number> {
       encrypt: options.encrypt,
       maxConnections: options.maxConnections,
       watchBuffer: options.watchBuffer,
+      ...options.limits,
       journal: options.journal === undefined
         ? undefined
         : { path: options.journal, fsync: options.fsync, repair: options.repairJournal },

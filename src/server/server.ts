@@ -77,6 +77,8 @@ export class Server {
   #accepting: Promise<void> | undefined;
   #sessions = new Set<Promise<void>>();
   #channels = new Set<Channel>();
+  /** Connections still in the handshake, oldest first. */
+  #unauthenticated = new Set<Channel>();
   #whitelist: IpWhitelist | undefined;
   #persistence = new Persistence(this.#store, (message) => this.#writeLog(message));
   /** Reclaims expired entries no client touches. */
@@ -119,12 +121,18 @@ export class Server {
     this.#startedAt = performance.now();
     this.#expiry.start();
     const context = this.#sessionContext(auth, resolved, options.webCrypto);
-    this.#accepting = this.#acceptLoop(listener, (conn) => this.#accept(conn, context, resolved.maxConnections));
+    this.#accepting = this.#acceptLoop(listener, (conn) => this.#accept(conn, context, resolved));
     this.#writeLog(
       listener.addr.path === undefined
         ? `listening on ${listener.addr.hostname}:${listener.addr.port}`
         : `listening on unix socket ${listener.addr.path}`,
     );
+    if (resolved.plainBeyondLoopback) {
+      this.#writeLog(
+        `warning: listening on ${resolved.hostname} with a password but without --encrypt: anyone on the network ` +
+          `path can read the traffic and inject requests into an authenticated connection. Use --encrypt beyond loopback`,
+      );
+    }
     return { ...listener.addr };
   }
 
@@ -138,6 +146,7 @@ export class Server {
       records: { webCrypto },
       maxFrameSize: resolved.maxFrameSize,
       handshakeTimeout: resolved.handshakeTimeout,
+      limits: resolved.limits,
       watchBuffer: resolved.watchBuffer,
       stats: this.#stats,
       log: (message: string) => this.#writeLog(message),
@@ -148,9 +157,9 @@ export class Server {
   }
 
   /** Takes a new connection: refuses it (whitelist, connection limit) with an error frame, or serves a session on it. */
-  #accept(conn: Conn, context: SessionContext, maxConnections: number): void {
+  #accept(conn: Conn, context: SessionContext, resolved: ResolvedStartOptions): void {
     const channel = new Channel(conn);
-    const refusal = this.#refusal(conn, maxConnections);
+    const refusal = this.#refusal(conn, resolved.maxConnections);
     if (refusal) {
       this.#stats.refused++;
       this.#writeLog(
@@ -162,11 +171,28 @@ export class Server {
     }
     this.#stats.connections++;
     this.#channels.add(channel);
-    const session = serveSession(channel, context).finally(() => {
+    this.#admitUnauthenticated(channel, resolved.limits.maxUnauthenticated);
+    const session = serveSession(channel, context, () => this.#unauthenticated.delete(channel)).finally(() => {
       this.#channels.delete(channel);
+      this.#unauthenticated.delete(channel);
       this.#sessions.delete(session);
     });
     this.#sessions.add(session);
+  }
+
+  /** Counts a new connection as unauthenticated, dropping the oldest such one past `max`. */
+  #admitUnauthenticated(channel: Channel, max: number): void {
+    if (this.#unauthenticated.size >= max) {
+      const oldest: Channel = this.#unauthenticated.values().next().value!;
+      this.#unauthenticated.delete(oldest);
+      const { hostname, port, path } = oldest.conn.remoteAddr;
+      this.#writeLog(
+        `${path ?? `${hostname}:${port}`}: dropped: ${max} connections were still authenticating ` +
+          `(maxUnauthenticated) and a new one came`,
+      );
+      oldest.close();
+    }
+    this.#unauthenticated.add(channel);
   }
 
   #refusal(
@@ -180,7 +206,7 @@ export class Server {
         `${address} is not on the server's IP whitelist`,
       );
     }
-    if (this.#channels.size >= maxConnections) {
+    if (this.#channels.size - this.#unauthenticated.size >= maxConnections) {
       return new TooManyConnectionsError(
         `the server has reached its limit of ${maxConnections} connections; close idle clients or raise --max-connections`,
       );

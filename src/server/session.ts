@@ -13,20 +13,14 @@ import { REPLY_ERROR, REPLY_OK, type ServerInfo } from "../protocol/messages.ts"
 import { RecordOpener, type RecordOptions, RecordSealer } from "../crypto/record.ts";
 import type { Journal } from "../store/journal.ts";
 import { applyRequest, type RequestTarget } from "../store/request.ts";
+import type { SessionLimits } from "./limits.ts";
 import { SessionWatches } from "./watches.ts";
 
 /** Largest handshake frame accepted before authentication. */
 export const HANDSHAKE_FRAME_LIMIT = 4096;
 
-/** Queued reply bytes above which the session stops reading until the peer has taken them. */
-const HIGH_WATER = 8 * 1024 * 1024;
-
-/**
- * Queued reply bytes above which the connection is closed: reading stops at
- * {@link HIGH_WATER}, but the requests of one read can still ask for large
- * replies (`toArray` of a big list, many times over).
- */
-export const MAX_QUEUED_REPLIES = 256 * 1024 * 1024;
+/** Longest error message sent: what it quotes from the request is cut to about 100 characters already. */
+const MAX_ERROR_MESSAGE = 1024;
 
 /** What every session of one server shares. */
 export interface SessionContext extends RequestTarget {
@@ -40,6 +34,8 @@ export interface SessionContext extends RequestTarget {
   watchBuffer: number;
   /** Milliseconds a new connection has to complete the handshake. */
   handshakeTimeout: number;
+  /** Output buffer limits and write timeout. */
+  limits: SessionLimits;
   /** Counters for `info`. */
   stats: { requests: number };
   /** Writes a log line, when logging is on. */
@@ -53,18 +49,28 @@ export interface SessionContext extends RequestTarget {
 /**
  * Serves one connection until it closes. Never throws: every failure ends
  * in a log line and a closed connection.
+ *
+ * @param channel the connection
+ * @param context what every session shares
+ * @param authenticated called once the handshake succeeded
  */
-export async function serveSession(channel: Channel, context: SessionContext): Promise<void> {
+export async function serveSession(
+  channel: Channel,
+  context: SessionContext,
+  authenticated: () => void = () => {},
+): Promise<void> {
   const { hostname, port, path } = channel.conn.remoteAddr;
   const peer = path === undefined ? `${hostname}:${port}` : `unix socket ${path}`;
   // Replies to the requests of one read, held until the journal has their changes, and
   // until it has every change they could have seen (another session's, not yet durable),
   // so no client ever reads what a crash could take back.
   let replies: Uint8Array[] = [];
+  let replyBytes = 0;
   let journal: Journal | undefined;
   const sendReplies = async () => {
     const ready = replies;
     replies = [];
+    replyBytes = 0;
     const own = journal, current = context.journal();
     journal = undefined;
     for (const committing of own === current ? [own] : [own, current]) {
@@ -89,20 +95,39 @@ export async function serveSession(channel: Channel, context: SessionContext): P
   };
   try {
     if (!await handshake(channel, context, peer)) return;
+    authenticated();
     channel.maxFrameSize = context.maxFrameSize;
+    const { outputBufferSoft: soft, outputBufferHard: hard, writeTimeout } = context.limits;
+    const overHard = (unsent: number) => {
+      context.log(`${peer}: ${unsent} bytes of replies unsent, over the limit of ${hard}; closing the connection`);
+      channel.close();
+    };
     await channel.readFrames(
       (frame) => {
         const { reply, wrote } = handleRequest(target, frame);
         replies.push(reply);
+        replyBytes += reply.length;
         if (wrote) journal = wrote;
+        const unsent = replyBytes + channel.unsentBytes;
+        if (unsent > hard) overHard(unsent);
+        // Past the soft limit: send what is answered, and read nothing more until the client has taken it.
+        return unsent <= soft;
       },
       async () => {
         await sendReplies();
-        if (channel.queuedBytes > MAX_QUEUED_REPLIES) {
-          context.log(`${peer}: not reading its replies (${channel.queuedBytes} bytes queued); closing the connection`);
+        const unsent = channel.unsentBytes;
+        if (unsent > hard) return overHard(unsent);
+        if (unsent <= soft || channel.closed) return;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), writeTimeout));
+        const timedOut = await Promise.race([channel.drain().then(() => false), late]);
+        clearTimeout(timer);
+        if (timedOut && !channel.closed) {
+          context.log(
+            `${peer}: took too few of its ${unsent} bytes of replies in ${writeTimeout} ms (write timeout); ` +
+              `closing the connection`,
+          );
           channel.close();
-        } else if (channel.queuedBytes > HIGH_WATER) {
-          await channel.drain();
         }
       },
     );
@@ -186,5 +211,6 @@ function handleRequest(context: SessionContext, frame: Uint8Array): { reply: Uin
 }
 
 function errorReply(id: number, code: ErrorCode, message: string): Uint8Array {
-  return encode([id, REPLY_ERROR, code, message]);
+  const short = message.length > MAX_ERROR_MESSAGE ? `${message.slice(0, MAX_ERROR_MESSAGE)}…` : message;
+  return encode([id, REPLY_ERROR, code, short]);
 }

@@ -7,6 +7,7 @@
 import { DEFAULT_MAX_FRAME_SIZE } from "../protocol/frame.ts";
 import { DEFAULT_HOSTNAME, DEFAULT_PORT } from "../protocol/messages.ts";
 import type { JournalOptions } from "../store/journal.ts";
+import { type SessionLimitOptions, type SessionLimits, sessionLimits } from "./limits.ts";
 import { DEFAULT_WATCH_BUFFER } from "./watches.ts";
 import { IpWhitelist, parseIp } from "./whitelist.ts";
 
@@ -20,7 +21,7 @@ const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
 const DEFAULT_SOCKET_MODE = 0o700;
 
 /** Options of `Server.start`. */
-export interface StartOptions {
+export interface StartOptions extends SessionLimitOptions {
   /**
    * Address to listen on.
    *
@@ -62,7 +63,8 @@ export interface StartOptions {
    */
   webCrypto?: boolean;
   /**
-   * Most concurrent connections; the next one is refused with `TOO_MANY_CONNECTIONS`.
+   * Most concurrent authenticated connections; a new one past it is refused with `TOO_MANY_CONNECTIONS`.
+   * Connections still in the handshake have their own cap ({@link SessionLimitOptions.maxUnauthenticated}).
    *
    * @default {10000}
    */
@@ -114,6 +116,10 @@ export interface ResolvedStartOptions {
   maxFrameSize: number;
   handshakeTimeout: number;
   watchBuffer: number;
+  /** Output buffer limits, write timeout, unauthenticated connections. */
+  limits: SessionLimits;
+  /** Whether to warn that a password without encryption beyond loopback lets the path inject requests. */
+  plainBeyondLoopback: boolean;
 }
 
 /**
@@ -121,7 +127,7 @@ export interface ResolvedStartOptions {
  *
  * @param options what `start()` was given
  * @returns every setting, defaults filled in
- * @throws {RangeError} for a limit out of range
+ * @throws {RangeError} for a limit out of range (see also `sessionLimits`)
  * @throws {TypeError} for an empty password, or encryption without a password
  * @throws {Error} for a non-loopback address without a password (protected mode)
  */
@@ -134,6 +140,7 @@ export function resolveStartOptions(options: StartOptions): ResolvedStartOptions
   if (!Number.isInteger(maxConnections) || maxConnections < 1) {
     throw new RangeError("maxConnections must be ≥ 1");
   }
+  const limits = sessionLimits(options);
   const watchBuffer = options.watchBuffer ?? DEFAULT_WATCH_BUFFER;
   if (!Number.isSafeInteger(watchBuffer) || watchBuffer < 1024) {
     throw new RangeError("watchBuffer must be a whole number of bytes ≥ 1024");
@@ -166,5 +173,8 @@ export function resolveStartOptions(options: StartOptions): ResolvedStartOptions
     maxFrameSize,
     handshakeTimeout,
     watchBuffer,
+    limits,
+    plainBeyondLoopback: options.password !== undefined && !options.encrypt && options.path === undefined &&
+      !isLoopback(hostname),
   };
 }

@@ -25,7 +25,7 @@ import { encode, encodeArray, Encoded } from "../protocol/codec.ts";
 import { type TableKind, WATCH_END, WATCH_EVENT } from "../protocol/messages.ts";
 import { type ChangeEvent, selectChanges, type WatchFilter } from "../store/changes.ts";
 import type { Store } from "../store/store.ts";
-import { assertKey } from "../store/values.ts";
+import { assertKey, quote } from "../store/values.ts";
 
 /** Default bound of the events queued for one connection: 8 MiB, as Redis's pubsub output buffer. */
 export const DEFAULT_WATCH_BUFFER = 8 * 1024 * 1024;
@@ -139,7 +139,7 @@ export class SessionWatches {
       }
       if (selected.deleted) {
         this.#watches.delete(id);
-        this.#end(id, "NO_SUCH_TABLE", `table ${JSON.stringify(filter.table)} was deleted; watch ended`);
+        this.#end(id, "NO_SUCH_TABLE", `table ${quote(filter.table)} was deleted; watch ended`);
       }
     }
     if (this.#bytes + this.#context.channel.queuedBytes > this.#context.watchBuffer) this.#slow();

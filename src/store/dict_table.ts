@@ -12,7 +12,7 @@ import { KeyNotFoundError, WrongTypeError } from "../errors.ts";
 import { decode, encode, encodeArray, Encoded, WRAPPED_DEPTH } from "../protocol/codec.ts";
 import { now } from "./clock.ts";
 import { CompactMap } from "./compact_map.ts";
-import type { Key } from "./values.ts";
+import { type Key, quote } from "./values.ts";
 
 /** A dict table held by the server. */
 export class DictTable {
@@ -178,7 +178,7 @@ export class DictTable {
     if (stored === undefined) {
       if (hasFallback) return fallback;
       throw new KeyNotFoundError(
-        `pop: no key ${JSON.stringify(key)}; pass a default to get it instead of an error`,
+        `pop: no key ${quote(key)}; pass a default to get it instead of an error`,
       );
     }
     const value = new Encoded(stored);
@@ -208,7 +208,7 @@ export class DictTable {
     const current = stored !== undefined ? decode(stored, WRAPPED_DEPTH) : (typeof by === "bigint" ? 0n : 0);
     if (typeof current !== typeof by) {
       throw new WrongTypeError(
-        `increment: key ${JSON.stringify(key)} holds ${current === null ? "null" : typeof current}, ` +
+        `increment: key ${quote(key)} holds ${current === null ? "null" : typeof current}, ` +
           `not a ${typeof by}; increment only adds to numbers (or bigints by a bigint)`,
       );
     }

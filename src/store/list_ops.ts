@@ -31,6 +31,9 @@ function optionalIndex(
   return value === undefined ? undefined : index(op, value, name);
 }
 
+/** Longest `sort({ by })` path accepted: it is split on dots and walked in every item. */
+const MAX_SORT_PATH = 1024;
+
 /**
  * Checks `sort`'s options.
  *
@@ -52,6 +55,9 @@ export function sortOptions(
     throw new BadRequestError(
       `${op}: options must be { by?: "field.path", descending?: boolean }`,
     );
+  }
+  if (typeof options.by === "string" && options.by.length > MAX_SORT_PATH) {
+    throw new BadRequestError(`${op}: the by path is ${options.by.length} characters; at most ${MAX_SORT_PATH}`);
   }
   return {
     by: options.by as string | undefined,

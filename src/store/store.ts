@@ -16,6 +16,7 @@ import { givesRelativeTime } from "./expiry.ts";
 import { listOps } from "./list_ops.ts";
 import { type Emit, ignore, type OpSpec } from "./op_spec.ts";
 import { ListTable } from "./list_table.ts";
+import { quote } from "./values.ts";
 
 /** A table of either kind. */
 export type Table = DictTable | ListTable;
@@ -207,12 +208,12 @@ export class Store {
     const table = this.tables.get(name);
     if (table === undefined) {
       throw new NoSuchTableError(
-        `no table named ${JSON.stringify(name)}; create it first (createCyber${kind.slice(5)})`,
+        `no table named ${quote(name)}; create it first (createCyber${kind.slice(5)})`,
       );
     }
     if (table.kind !== kind) {
       throw new WrongTypeError(
-        `table ${JSON.stringify(name)} is a ${table.kind}, not a ${kind}`,
+        `table ${quote(name)} is a ${table.kind}, not a ${kind}`,
       );
     }
     return table;
@@ -228,7 +229,7 @@ export class Store {
     }
     if (this.tables.has(name)) {
       throw new TableExistsError(
-        `a table named ${JSON.stringify(name)} exists; get it instead, or delete it first`,
+        `a table named ${quote(name)} exists; get it instead, or delete it first`,
       );
     }
     if (kind === "CyberDict") {
@@ -264,7 +265,7 @@ export class Store {
   drop(name: string): void {
     if (!this.tables.delete(name)) {
       throw new NoSuchTableError(
-        `no table named ${JSON.stringify(name)} to delete`,
+        `no table named ${quote(name)} to delete`,
       );
     }
     this.changes.emit({ table: name, op: "deleteTable" });

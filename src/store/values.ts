@@ -75,6 +75,26 @@ function sortKind(value: unknown): SortKind | undefined {
   }
 }
 
+/** Characters of a request's string quoted back in an error message, at most (Redis cuts at 128). */
+export const QUOTE_LIMIT = 100;
+
+/**
+ * Quotes a name or key from a request for an error message, cut to
+ * {@link QUOTE_LIMIT} characters first, so a huge argument costs no huge reply.
+ *
+ * @param value a string or a number from the request
+ * @returns the JSON form of its first {@link QUOTE_LIMIT} characters, with `…` when cut
+ * @example
+ * ```ts
+ * import { quote } from "./values.ts";
+ * console.assert(quote("x".repeat(1000)).length < 110);
+ * ```
+ */
+export function quote(value: unknown): string {
+  if (typeof value !== "string") return typeof value === "number" ? String(value) : describe(value);
+  return value.length > QUOTE_LIMIT ? `${JSON.stringify(value.slice(0, QUOTE_LIMIT))}…` : JSON.stringify(value);
+}
+
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (value === undefined) return "a missing field";
@@ -110,7 +130,7 @@ export function sortedCopy(
   for (const { key } of keyed) {
     const k = sortKind(key);
     if (k === undefined || (kind !== undefined && k !== kind)) {
-      const what = path ? `field '${options.by}'` : "items";
+      const what = path ? `field ${quote(options.by)}` : "items";
       throw new WrongTypeError(
         `cannot sort: ${what} include ${describe(key)}` +
           (kind && k ? ` and ${kind}s` : "") +
