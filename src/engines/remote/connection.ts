@@ -15,7 +15,7 @@ import {
   TimeoutError,
 } from "../../errors.ts";
 import { Channel } from "../../protocol/channel.ts";
-import { decode, encode, encodeRequest, WRAPPED_DEPTH } from "../../protocol/codec.ts";
+import { decode, encodeRequest, WRAPPED_DEPTH } from "../../protocol/codec.ts";
 import { DEFAULT_MAX_FRAME_SIZE } from "../../protocol/frame.ts";
 import {
   DEFAULT_HOSTNAME,
