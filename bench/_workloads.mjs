@@ -3,7 +3,9 @@
 //
 //   <runtime> _workloads.mjs <system> <workload> <port | /unix/socket/path> <module> [encrypt]
 //
-// system: "cyberdb" (module = path of mod.ts or of the npm build entry) or "redis" (module = path of ioredis).
+// system: "cyberdb" (module = path of mod.ts or of the npm build entry), "redis" (module = path of ioredis, or
+// npm:ioredis@^6 under Deno), or "cyberdb-redis": cyberdb's Redis engine (connectRedis; module as for cyberdb) on
+// the Redis at <port>, or on the Cluster whose nodes are <port>,<port>,…
 
 const args = globalThis.Deno?.args ?? process.argv.slice(2);
 const [system, workload, portText, modulePath, encryptFlag] = args;
@@ -19,7 +21,10 @@ const N = {
   setPipelined: 200_000,
   pushPop50: 100_000,
   set1k50: 100_000,
+  setSpread50: 100_000,
 };
+// setSpread50: each of the 50 clients on its own table (in a Cluster, spread over the nodes).
+const SPREAD = workload === "setSpread50";
 const KIB = "x".repeat(1024);
 
 /** A uniform face over both clients: a "connection" with dict and list operations. */
@@ -38,9 +43,9 @@ async function open(count) {
       }),
     );
     return {
-      lanes: connections.map((r) => ({
+      lanes: connections.map((r, i) => ({
         get: (k) => r.hget("bench", k),
-        set: (k, v) => r.hset("bench", k, v),
+        set: (k, v) => r.hset(SPREAD ? `bench${i}` : "bench", k, v),
         push: (v) => r.rpush("list", v),
         pop: () => r.rpop("list"),
       })),
@@ -48,20 +53,28 @@ async function open(count) {
       close: () => Promise.all(connections.map((r) => r.quit())),
     };
   }
-  const { connect } = await import(modulePath);
-  const client = await connect({
-    ...(path === undefined ? { port } : { path }),
-    password: PASSWORD,
-    encrypt,
-    idleTimeout: 600_000,
-  });
+  const { connect, connectRedis } = await import(modulePath);
+  const client = system === "cyberdb-redis"
+    ? await connectRedis(
+      portText.includes(",")
+        ? { cluster: portText.split(",").map((p) => `127.0.0.1:${p}`) }
+        : { url: `redis://127.0.0.1:${port}` },
+    )
+    : await connect({
+      ...(path === undefined ? { port } : { path }),
+      password: PASSWORD,
+      encrypt,
+      idleTimeout: 600_000,
+    });
   const proxies = await Promise.all(
     Array.from({ length: count }, () => client.getProxy().connect()),
   );
   const dict = await proxies[0].createCyberDict("bench").catch(() => proxies[0].getCyberDict("bench"));
   await proxies[0].createCyberList("list").catch(() => {});
-  const lanes = await Promise.all(proxies.map(async (p) => {
-    const d = await p.getCyberDict("bench"), l = await p.getCyberList("list");
+  const lanes = await Promise.all(proxies.map(async (p, i) => {
+    const name = SPREAD ? `bench${i}` : "bench";
+    if (SPREAD) await p.createCyberDict(name).catch(() => {});
+    const d = await p.getCyberDict(name), l = await p.getCyberList("list");
     return {
       get: (k) => d.get(k),
       set: (k, v) => d.set(k, v),
@@ -106,6 +119,7 @@ async function main() {
       await l.pop();
     }],
     set1k50: [50, N.set1k50, (l, i) => l.set(`k${i % 1000}`, KIB)],
+    setSpread50: [50, N.setSpread50, (l, i) => l.set(`k${i % 1000}`, "xxx")],
   }[workload];
   if (!plan) throw new Error(`unknown workload ${workload}`);
   const [connections, total, op, inFlight] = plan;

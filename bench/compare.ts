@@ -15,6 +15,7 @@
  * npx -y deno@2 task bench:compare --server deno --client node   # mixed
  * npx -y deno@2 task bench:compare --rounds 7 --only get50,setPipelined
  * npx -y deno@2 task bench:compare --tcp-only                    # skip the Unix socket section
+ * npx -y deno@2 task bench:compare --engine redis     # our Redis engine vs bare ioredis; Cluster vs one node
  * ```
  *
  * Needs `redis-server` and `redis-cli` (Debian: redis-server, redis-tools); installs
@@ -51,6 +52,7 @@ Options:
     server: { type: "string" },
     client: { type: "string" },
     "tcp-only": { type: "boolean", default: false },
+    engine: { type: "string" },
   },
 );
 type Runtime = "deno" | "node";
@@ -286,6 +288,25 @@ if (!await have("redis-server") || !await have("redis-cli")) {
   Deno.exit(1);
 }
 await ioredisEntry();
+if (flags.engine === "redis") {
+  const { compareRedisEngine } = await import("./_redis_engine.ts");
+  const only = flags.only?.split(",");
+  const figures = await compareRedisEngine({
+    runtime: CLIENT_RUNTIME,
+    rounds: ROUNDS,
+    workloads: WORKLOADS.filter((w) => !only || only.includes(w.id)),
+    npmEntry: async () => (await npmBuild()).entry,
+    ioredisEntry,
+  });
+  await Deno.mkdir(`${ROOT}bench/results`, { recursive: true });
+  await Deno.writeTextFile(
+    `${ROOT}bench/results/redis_engine.json`,
+    JSON.stringify({ runtime: CLIENT_RUNTIME, rounds: ROUNDS, date: new Date().toISOString(), figures }, null, 2) +
+      "\n",
+  );
+  console.log(`\nJSON: bench/results/redis_engine.json`);
+  Deno.exit(0);
+}
 const only = flags.only?.split(",");
 const selected = WORKLOADS.filter((w) => !only || only.includes(w.id));
 const results: Record<string, unknown> = {};

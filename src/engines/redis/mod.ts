@@ -6,6 +6,7 @@
  * @module
  */
 import { Client } from "../../client/client.ts";
+import { UnsupportedError } from "../../errors.ts";
 import type { RedisOptions } from "./engine.ts";
 
 export type { RedisOptions } from "./engine.ts";
@@ -20,7 +21,7 @@ export type { RedisOptions } from "./engine.ts";
  * @param options `{ url }` for one node (default `redis://127.0.0.1:6379`), or `{ cluster: ["host:port", …] }`
  * @returns the client
  * @throws {CyberDBError} `CONNECTION_CLOSED` when Redis cannot be reached, `AUTH_FAILED` for a wrong
- *   password, `UNSUPPORTED` for `encrypt` (use a `rediss://` URL)
+ *   password, `UNSUPPORTED` for `encrypt` (use a `rediss://` URL) or when ioredis is not installed
  * @example
  * ```ts
  * import { connectRedis } from "../../../mod.ts";
@@ -33,6 +34,14 @@ export type { RedisOptions } from "./engine.ts";
  * ```
  */
 export async function connectRedis(options: RedisOptions = {}): Promise<Client> {
-  const { RedisEngine } = await import("./engine.ts");
-  return new Client(await RedisEngine.open(options));
+  let engine: typeof import("./engine.ts");
+  try {
+    engine = await import("./engine.ts");
+  } catch (error) {
+    throw new UnsupportedError(
+      `the redis engine needs the ioredis package, which could not be loaded (${(error as Error).message}); ` +
+        "install it beside cyberdb: npm install ioredis",
+    );
+  }
+  return new Client(await engine.RedisEngine.open(options));
 }
