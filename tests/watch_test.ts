@@ -239,6 +239,53 @@ for (const harness of ENGINES) {
       assert.equal((await ending(changes)).code, "NO_SUCH_TABLE");
     }));
 
+  test(`${name}: an entry's expiry reaches the watcher as { op: "delete", key, expired: true }`, {
+    skip: harness.unsupported?.expiry,
+  }, () =>
+    suite(async (client) => {
+      await using proxy = await client.getProxy().connect();
+      const dict = await proxy.createCyberDict(freshName());
+      const changes = await dict.watch();
+      await dict.set("session", { user: 7 }, { expireIn: 30 });
+      await dict.set("kept", 1);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      assert.equal(await dict.get("session"), undefined); // removed now, if the active expiry has not yet
+      assert.deepEqual(await take(changes, 3), [
+        { op: "set", key: "session", value: { user: 7 } },
+        { op: "set", key: "kept", value: 1 },
+        { op: "delete", key: "session", expired: true },
+      ]);
+      await changes.return();
+    }));
+
+  test(`${name}: an atomic batch reaches the watchers as one batch event`, {
+    skip: harness.unsupported?.atomic,
+  }, () =>
+    suite(async (client) => {
+      await using proxy = await client.getProxy().connect();
+      const dict = await proxy.createCyberDict<number>(freshName());
+      const list = await proxy.createCyberList<string>(freshName());
+      const [dictChanges, all] = await Promise.all([dict.watch(), proxy.watch()]);
+      await dict.set("alice", 100);
+      const result = await proxy.atomic().check(dict, "alice", 100).set(dict, "alice", 50).increment(dict, "bob", 50)
+        .push(list, "alice->bob").commit();
+      assert.equal(result.ok, true);
+      assert.deepEqual(await take(dictChanges, 2), [
+        { op: "set", key: "alice", value: 100 },
+        { op: "batch", changes: [{ op: "set", key: "alice", value: 50 }, { op: "set", key: "bob", value: 50 }] },
+      ]);
+      assert.deepEqual((await take(all, 2))[1], {
+        op: "batch",
+        changes: [
+          { table: dict.name, op: "set", key: "alice", value: 50 },
+          { table: dict.name, op: "set", key: "bob", value: 50 },
+          { table: list.name, op: "push", values: ["alice->bob"] },
+        ],
+      });
+      await dictChanges.return();
+      await all.return();
+    }));
+
   test(`${name}: a watcher's values are its own copies`, () =>
     suite(async (client) => {
       await using proxy = await client.getProxy().connect();

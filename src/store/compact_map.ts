@@ -77,6 +77,8 @@ export class CompactMap {
   #size = 0;
   /** Entry → when it expires. */
   #expires = new ExpiryTimes();
+  /** Called with the key of each expired entry as it is removed (met by a lookup, or by the active expiry). */
+  onExpired: ((key: Key) => void) | undefined;
   /** Entry + 1 for each occupied slot, 0 for an empty one; the length is a power of two. */
   #slots = new Int32Array(128);
   readonly #seed = crypto.getRandomValues(new Uint32Array(1))[0];
@@ -290,7 +292,7 @@ export class CompactMap {
       () => this.#entries,
       at,
       deadline,
-      (entry) => this.#remove(this.#slotOf(entry)),
+      (entry) => this.#expire(this.#slotOf(entry)),
     );
     // A compaction copies every live entry: done here only while that is quick, else at the next write.
     // No view of a record is held here (unlike pop's), so the old pages can be given back at once.
@@ -363,8 +365,15 @@ export class CompactMap {
   #lookup(key: Key): number {
     const slot = this.#find(key);
     if (slot < 0 || !this.#expires.expired(this.#slots[slot] - 1, now())) return slot;
-    this.#remove(slot);
+    this.#expire(slot);
     return this.#find(key);
+  }
+
+  /** Removes an expired entry, telling {@link onExpired}. */
+  #expire(slot: number): void {
+    const key = this.onExpired && this.#keyOf(this.#slots[slot] - 1);
+    this.#remove(slot);
+    if (key !== undefined) this.onExpired!(key);
   }
 
   /** The slot of a live entry. */

@@ -99,6 +99,11 @@ export class DictTable {
     return this.#map.expireSome(now(), deadline);
   }
 
+  /** Sets what is called with the key of each expired entry as it is removed (the store's change feed). */
+  set onExpired(listener: ((key: Key) => void) | undefined) {
+    this.#map.onExpired = listener;
+  }
+
   /** Removes a key; returns whether it existed. */
   delete(key: Key): boolean {
     return this.#map.delete(key);

@@ -235,7 +235,7 @@ export class Store {
     if (kind === "CyberDict") {
       this.tables.set(
         name,
-        new DictTable(initial === undefined ? [] : entries(op, initial)),
+        this.#watched(name, new DictTable(initial === undefined ? [] : entries(op, initial))),
       );
     } else {
       if (initial !== undefined && !Array.isArray(initial)) {
@@ -278,14 +278,21 @@ export class Store {
    * @param tables the new tables, in creation order
    */
   replaceAll(tables: Map<string, Table>): void {
+    for (const table of this.tables.values()) if (table instanceof DictTable) table.onExpired = undefined;
     this.changes.batch(() => {
       for (const name of this.tables.keys()) this.changes.emit({ table: name, op: "deleteTable" });
       this.tables.clear();
       for (const [name, table] of tables) {
-        this.tables.set(name, table);
+        this.tables.set(name, table instanceof DictTable ? this.#watched(name, table) : table);
         this.changes.emit({ table: name, op: "createTable", type: table.kind });
       }
     });
+  }
+
+  /** Makes a dict's expired entries reach the change feed as `{ op: "delete", key, expired: true }`. */
+  #watched(name: string, table: DictTable): DictTable {
+    table.onExpired = (key) => this.changes.emit({ table: name, op: "delete", key, expired: true });
+    return table;
   }
 }
 
