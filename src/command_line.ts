@@ -21,7 +21,7 @@ export class FlagError extends Error {
   }
 }
 
-/** The `parseArgs` options both commands take: where the server is (TCP or `--unix` socket), its password, encryption, and help. */
+/** The `parseArgs` options both commands take: where the server is (TCP or `--unix` socket), its password, encryption, help and version. */
 export const CONNECTION_FLAGS = {
   hostname: { type: "string" },
   port: { type: "string" },
@@ -29,6 +29,7 @@ export const CONNECTION_FLAGS = {
   password: { type: "string" },
   encrypt: { type: "boolean" },
   help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
 } as const;
 
 /** The environment variable a command reads the password from when `--password` is not given. */

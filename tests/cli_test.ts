@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AuthenticationError, connect, EncryptionRequiredError, ForbiddenError } from "../mod.ts";
+import { AuthenticationError, connect, EncryptionRequiredError, ForbiddenError, VERSION } from "../mod.ts";
 import { runtime } from "../src/runtime/mod.ts";
 import { freePort, LISTENING, spawnServer, waitForPort } from "./_child_server.ts";
 
@@ -40,6 +40,20 @@ test("server.ts --help exits 0 and lists every flag", async () => {
     await cli.kill();
   }
 });
+
+for (const flag of ["--version", "-v"]) {
+  test(`server.ts ${flag} prints the version of the package and exits 0`, async () => {
+    const cli = spawnServer([flag]);
+    try {
+      const status = await cli.exit();
+      assert.equal(status.code, 0, cli.stderr);
+      assert.equal(cli.stdout.trim(), `cyberdb-server ${VERSION}`);
+      assert.match(VERSION, /^\d+\.\d+\.\d+/);
+    } finally {
+      await cli.kill();
+    }
+  });
+}
 
 test("server.ts with an unknown flag exits 2 and prints the usage", async () => {
   const cli = spawnServer(["--no-such-flag"]);

@@ -12,6 +12,7 @@ import process from "node:process";
 import { formatEntries, formatInfo, formatTables, formatValue } from "../src/client/format.ts";
 import { parseLine, parseValue, parseWords, UsageError } from "../src/client/shell.ts";
 import { startServer } from "./_server.ts";
+import { VERSION } from "../mod.ts";
 import { IS_DENO, ROOT, run } from "./_spawn.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -136,6 +137,15 @@ test("formatTables and formatInfo line up names and facts", () => {
   assert.match(text, /^journal +off$/m);
   assert.match(text, /^ {2}centre {2}CyberDict {2}3 entries$/m);
 });
+
+for (const flag of ["--version", "-v"]) {
+  test(`client.ts ${flag} prints the version of the package and exits 0, without connecting`, async () => {
+    // Port 1: nothing listens there, so a connection attempt would fail with exit code 1.
+    const out = await shell(1, [flag]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.equal(out.stdout.trim(), `cyberdb ${VERSION}`);
+  });
+}
 
 /**
  * Runs the shell against a port with `args`, stdin being `input`: `deno run -A client.ts` under Deno,

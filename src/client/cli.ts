@@ -37,6 +37,7 @@ Options (before the command):
   --password <pw>     the server's password (default: the CYBERDB_PASSWORD environment variable)
   --encrypt           require an encrypted connection
   -h, --help          show this help
+  -v, --version       print the version and exit
   --                  end of options: what follows is the command even if it starts with -
 
 Examples:
@@ -111,7 +112,7 @@ async function shell(client: Client, where: string): Promise<void> {
  */
 export async function main(args: string[]): Promise<number> {
   const split = splitArgs(args);
-  let options: ConnectOptions | "help";
+  let options: ConnectOptions | "help" | "version";
   try {
     options = parseOptions(split.options);
   } catch (error) {
@@ -120,6 +121,10 @@ export async function main(args: string[]): Promise<number> {
   }
   if (options === "help") {
     await runtime.print(USAGE);
+    return 0;
+  }
+  if (options === "version") {
+    await runtime.print(`cyberdb ${VERSION}\n`);
     return 0;
   }
   let command: Command | undefined;
@@ -138,9 +143,10 @@ export async function main(args: string[]): Promise<number> {
 }
 
 /** Parses and checks the options before the command; `"help"` when `--help` was asked for. */
-function parseOptions(args: string[]): ConnectOptions | "help" {
+function parseOptions(args: string[]): ConnectOptions | "help" | "version" {
   const { values } = parseArgs({ args, strict: true, allowPositionals: false, options: CONNECTION_FLAGS });
   if (values.help) return "help";
+  if (values.version) return "version";
   return {
     hostname: values.hostname ?? DEFAULT_HOSTNAME,
     port: portFlag(values.port, 1) ?? DEFAULT_PORT,

@@ -12,6 +12,7 @@
 import { parseArgs } from "node:util";
 import { CONNECTION_FLAGS, FlagError, integerFlag, passwordFlag, portFlag } from "../command_line.ts";
 import { runtime } from "../runtime/mod.ts";
+import { VERSION } from "../version.ts";
 import { DEFAULT_PORT } from "../protocol/messages.ts";
 import { DEFAULT_FSYNC, FSYNC_POLICIES, type FsyncPolicy } from "../store/journal.ts";
 import type { SessionLimitOptions } from "./limits.ts";
@@ -53,6 +54,7 @@ Options:
                              (e.g. 127.0.0.1,10.0.0.0/8,::1; default: everyone)
   --quiet                    no log lines
   -h, --help                 show this help
+  -v, --version              print the version and exit
 `;
 
 /** The flags `server.ts` takes, as `parseArgs` options. */
@@ -94,10 +96,11 @@ interface ServeOptions {
   quiet: boolean;
 }
 
-/** Parses and checks the flags; `"help"` when `--help` was asked for. */
-function parseServeArgs(args: string[]): ServeOptions | "help" {
+/** Parses and checks the flags; `"help"` or `"version"` when `--help` or `--version` was asked for. */
+function parseServeArgs(args: string[]): ServeOptions | "help" | "version" {
   const { values } = parseArgs({ args, strict: true, allowPositionals: false, options: FLAGS });
   if (values.help) return "help";
+  if (values.version) return "version";
   const options: ServeOptions = {
     hostname: values.hostname,
     port: portFlag(values.port, 0),
@@ -213,6 +216,10 @@ export async function main(args: string[]): Promise<number> {
   }
   if (options === "help") {
     console.log(USAGE);
+    return 0;
+  }
+  if (options === "version") {
+    console.log(`cyberdb-server ${VERSION}`);
     return 0;
   }
   return await serve(options);
