@@ -6,7 +6,7 @@
  */
 // A benchmark-only dependency, kept out of deno.json so it never becomes one of the npm package's.
 // deno-lint-ignore no-import-prefix
-import { Redis } from "npm:ioredis@^6";
+import { Redis } from "ioredis";
 
 const path = Deno.env.get("REDIS_PATH"); // Redis's unixsocket, instead of TCP
 const redis = path === undefined

@@ -1,7 +1,8 @@
 /**
  * Builds the npm package: compiles `mod.ts`, `client.ts`, `server.ts` and
  * `src/` with `tsc` from the `typescript` npm package (NodeNext modules,
- * strict, `.d.ts` beside each `.js`, `.ts` imports rewritten to `.js`), then
+ * strict, `.d.ts` beside each `.js`, `.ts` imports rewritten to `.js`, source
+ * and declaration maps pointing at the sources shipped under `ts/`), then
  * writes `package.json` and copies README.md and LICENSE. Type errors fail
  * the build and leave no output.
  *
@@ -36,6 +37,8 @@ const BINS = { "cyberdb-server": "server.js", "cyberdb": "client.js" };
 /** Web types that Deno has as globals and @types/node 20 only inside `node:` modules. */
 const NODE_GLOBALS = `type CryptoKey = import("node:crypto").webcrypto.CryptoKey;\n`;
 const SOURCE_DIRS = ["src"];
+/** Where the TypeScript sources go in the package, for the source and declaration maps. */
+const SOURCES = "ts";
 /**
  * Imports of deno.json that the package declares as optional peer dependencies
  * instead: loaded only by the API that needs them (`connectRedis`), installed
@@ -121,10 +124,16 @@ async function copyTree(from: string, to: string, keep: (name: string) => boolea
 
 const isTypeScript = (name: string) => name.endsWith(".ts");
 
-async function repository(): Promise<string> {
+/**
+ * The repository's public address, as npm wants it (`git+https://….git`): the `origin` remote when it is a real
+ * `https://` or `git@host:` remote, else {@link REPOSITORY} (a clone's origin may be a local path).
+ */
+async function repository(): Promise<{ url: string; web: string }> {
   const origin = await run("git", ["remote", "get-url", "origin"], ROOT).catch(() => ({ ok: false, output: "" }));
-  const url = origin.ok ? origin.output.trim() : REPOSITORY;
-  return url.startsWith("git+") ? url : `git+${url.replace(/^git@([^:]+):/, "https://$1/")}`;
+  const remote = origin.ok ? origin.output.trim() : "";
+  const https = remote.replace(/^git\+/, "").replace(/^git@([^:/]+):/, "https://$1/");
+  const web = (/^https:\/\/[^/\s]+\/[^\s]+$/.test(https) ? https : REPOSITORY).replace(/\.git$/, "");
+  return { url: `git+${web}.git`, web };
 }
 
 function tsconfig(out: string, tests: boolean): unknown {
@@ -137,12 +146,17 @@ function tsconfig(out: string, tests: boolean): unknown {
       rewriteRelativeImportExtensions: true,
       strict: true,
       declaration: true,
+      // Stack traces and go-to-definition land in the TypeScript, shipped under ts/.
+      sourceMap: true,
+      declarationMap: true,
       types: ["node"],
       noEmitOnError: true,
       newLine: "lf",
       rootDir: ".",
       outDir: out,
     },
+    // The default would exclude outDir, which holds this staging directory.
+    exclude: [],
     include: [
       "node_globals.d.ts",
       ...ENTRIES,
@@ -152,8 +166,13 @@ function tsconfig(out: string, tests: boolean): unknown {
   };
 }
 
-function manifest(config: DenoConfig, deps: Record<string, string>, repo: string): unknown {
-  const entry = (name: string) => ({ types: `./${name}.d.ts`, import: `./${name}.js`, require: `./${name}.js` });
+function manifest(config: DenoConfig, deps: Record<string, string>, repo: { url: string; web: string }): unknown {
+  const entry = (name: string) => ({
+    types: `./${name}.d.ts`,
+    import: `./${name}.js`,
+    require: `./${name}.js`,
+    default: `./${name}.js`,
+  });
   return {
     name: "cyberdb",
     version: config.version,
@@ -161,13 +180,15 @@ function manifest(config: DenoConfig, deps: Record<string, string>, repo: string
       "An in-memory database server for TypeScript: CyberDict (a remote Map) and CyberList (a remote Array) shared by many processes",
     keywords: ["database", "in-memory", "key-value", "server", "cyberdb", "deno"],
     license: "MIT",
-    repository: { type: "git", url: repo },
+    repository: { type: "git", url: repo.url },
+    homepage: `${repo.web}#readme`,
+    bugs: { url: `${repo.web}/issues` },
     type: "module",
     main: "./mod.js",
     types: "./mod.d.ts",
     exports: { ".": entry("mod"), "./client": entry("client"), "./server": entry("server") },
-    bin: Object.fromEntries(Object.entries(BINS).map(([name, file]) => [name, `./${file}`])),
-    files: ["*.js", "*.d.ts", "src/", "README.md", "LICENSE"],
+    bin: BINS,
+    files: ["*.js", "*.d.ts", "*.map", "src/", `${SOURCES}/*.ts`, `${SOURCES}/src/`, "README.md", "LICENSE"],
     engines: { node: NODE_ENGINES },
     dependencies: Object.fromEntries(Object.entries(deps).filter(([name]) => !OPTIONAL_PEERS.has(name))),
     peerDependencies: Object.fromEntries(Object.entries(deps).filter(([name]) => OPTIONAL_PEERS.has(name))),
@@ -188,8 +209,16 @@ export async function build(options: BuildOptions = {}): Promise<string> {
   const deps = dependencies(config);
   const toolDir = await tools(deps);
 
-  const stage = await Deno.makeTempDir({ prefix: "cyberdb_build_" });
+  // Start from an empty output directory; keep the installed tools. The sources are staged in it, under
+  // SOURCES/, and compiled from there, so the maps point at files the package ships.
+  await Deno.mkdir(out, { recursive: true });
+  for await (const entry of Deno.readDir(out)) {
+    if (entry.name !== ".tools") await Deno.remove(`${out}/${entry.name}`, { recursive: true });
+  }
+  const stage = `${out}/${SOURCES}`;
+  const scaffolding = ["package.json", "node_globals.d.ts", "tsconfig.json", "node_modules"];
   try {
+    await Deno.mkdir(stage);
     for (const file of ENTRIES) await Deno.copyFile(`${ROOT}/${file}`, `${stage}/${file}`);
     for (const dir of SOURCE_DIRS) await copyTree(`${ROOT}/${dir}`, `${stage}/${dir}`, isTypeScript);
     if (options.tests) await copyTree(`${ROOT}/tests`, `${stage}/tests`, isTypeScript);
@@ -201,25 +230,26 @@ export async function build(options: BuildOptions = {}): Promise<string> {
     await Deno.writeTextFile(`${stage}/package.json`, JSON.stringify({ type: "module" }));
     await Deno.writeTextFile(`${stage}/node_globals.d.ts`, NODE_GLOBALS);
     await Deno.symlink(`${toolDir}/node_modules`, `${stage}/node_modules`);
-
-    // Start from an empty output directory; keep the installed tools.
-    await Deno.mkdir(out, { recursive: true });
-    for await (const entry of Deno.readDir(out)) {
-      if (entry.name !== ".tools") await Deno.remove(`${out}/${entry.name}`, { recursive: true });
-    }
     await Deno.writeTextFile(`${stage}/tsconfig.json`, JSON.stringify(tsconfig(out, options.tests ?? false), null, 2));
     const tsc = await run("node", [`${toolDir}/node_modules/typescript/bin/tsc`, "-p", "tsconfig.json"], stage);
     if (!tsc.ok) throw new Error(`tsc ${TYPESCRIPT} found errors:\n${tsc.output}`);
     // Files the tests read at run time: anything that is not TypeScript.
     if (options.tests) await copyTree(`${ROOT}/tests`, `${out}/tests`, (name) => !isTypeScript(name));
+  } catch (error) {
+    await Deno.remove(stage, { recursive: true }).catch(() => {});
+    throw error;
   } finally {
-    await Deno.remove(stage, { recursive: true });
+    for (const name of scaffolding) await Deno.remove(`${stage}/${name}`).catch(() => {});
   }
 
   for (const bin of Object.values(BINS)) {
     const path = `${out}/${bin}`;
     await Deno.writeTextFile(path, `#!/usr/bin/env node\n${await Deno.readTextFile(path)}`);
     await Deno.chmod(path, 0o755);
+    // The shebang is one more generated line: the source map starts one line later.
+    const map = JSON.parse(await Deno.readTextFile(`${path}.map`));
+    map.mappings = `;${map.mappings}`;
+    await Deno.writeTextFile(`${path}.map`, JSON.stringify(map));
   }
   await Deno.writeTextFile(
     `${out}/package.json`,

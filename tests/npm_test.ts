@@ -76,17 +76,26 @@ test("the npm build's package.json has the name, version and npm imports of deno
     assert.equal(manifest.name, "cyberdb");
     assert.equal(manifest.type, "module");
     assert.equal(manifest.license, "MIT");
-    assert.match(manifest.repository.url, /^git\+/);
+    assert.match(manifest.repository.url, /^git\+https:\/\/[^/]+\/.+\.git$/, "a public https remote ending in .git");
+    assert.equal(manifest.homepage, `${manifest.repository.url.slice(4, -4)}#readme`);
+    assert.equal(manifest.bugs.url, `${manifest.repository.url.slice(4, -4)}/issues`);
     assert.equal(manifest.engines.node, ">=20.19");
-    assert.deepEqual(manifest.bin, { "cyberdb-server": "./server.js", "cyberdb": "./client.js" });
+    // npm 11 drops a bin path that starts with "./" ("script name … was invalid and removed").
+    assert.deepEqual(manifest.bin, { "cyberdb-server": "server.js", "cyberdb": "client.js" });
     for (const [entry, file] of [[".", "mod"], ["./client", "client"], ["./server", "server"]]) {
       assert.deepEqual(manifest.exports[entry], {
         types: `./${file}.d.ts`,
         import: `./${file}.js`,
         require: `./${file}.js`,
+        default: `./${file}.js`,
       });
-      for (const name of [`${file}.js`, `${file}.d.ts`]) {
+      for (const name of [`${file}.js`, `${file}.d.ts`, `${file}.js.map`, `${file}.d.ts.map`, `ts/${file}.ts`]) {
         assert.ok(existsSync(join(built.dir, name)), `${name} is built`);
+      }
+      // The maps point at the TypeScript the package ships, so stack traces and go-to-definition land there.
+      for (const map of [`${file}.js.map`, `${file}.d.ts.map`]) {
+        const { sources } = JSON.parse(await readFile(join(built.dir, map), "utf8"));
+        assert.deepEqual(sources, [`ts/${file}.ts`], map);
       }
     }
     for (const name of ["README.md", "LICENSE"]) assert.ok(existsSync(join(built.dir, name)), `${name} is copied`);
@@ -94,10 +103,15 @@ test("the npm build's package.json has the name, version and npm imports of deno
       const config = JSON.parse(await readFile(join(REPO, "deno.json"), "utf8"));
       assert.equal(manifest.version, config.version);
       const npmImports = Object.values(config.imports as Record<string, string>).filter((s) => s.startsWith("npm:"));
+      const declared = { ...manifest.dependencies, ...manifest.peerDependencies };
       assert.deepEqual(
-        Object.entries(manifest.dependencies).map(([name, range]) => `npm:${name}@${range}`).sort(),
+        Object.entries(declared).map(([name, range]) => `npm:${name}@${range}`).sort(),
         npmImports.sort(),
       );
+      // ioredis is loaded only by connectRedis(): an optional peer, not installed for every user.
+      assert.equal(manifest.dependencies.ioredis, undefined);
+      assert.ok(manifest.peerDependencies.ioredis);
+      assert.deepEqual(manifest.peerDependenciesMeta.ioredis, { optional: true });
     }
   } finally {
     await built.remove();

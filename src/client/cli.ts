@@ -142,7 +142,7 @@ export async function main(args: string[]): Promise<number> {
   return await connectAndRun(options, command);
 }
 
-/** Parses and checks the options before the command; `"help"` when `--help` was asked for. */
+/** Parses and checks the options before the command; `"help"` or `"version"` when `--help` or `--version` was asked for. */
 function parseOptions(args: string[]): ConnectOptions | "help" | "version" {
   const { values } = parseArgs({ args, strict: true, allowPositionals: false, options: CONNECTION_FLAGS });
   if (values.help) return "help";
