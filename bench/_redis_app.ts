@@ -5,7 +5,6 @@
  * @module
  */
 // A benchmark-only dependency, kept out of deno.json so it never becomes one of the npm package's.
-// deno-lint-ignore no-import-prefix
 import { Redis } from "ioredis";
 
 const path = Deno.env.get("REDIS_PATH"); // Redis's unixsocket, instead of TCP

@@ -24,7 +24,6 @@
  */
 import { benchArgs } from "./_args.ts";
 // A benchmark-only dependency, kept out of deno.json so it never becomes one of the npm package's.
-// deno-lint-ignore no-import-prefix
 import { Redis } from "ioredis";
 import { connect } from "../mod.ts";
 import { type Child, freePort, have, ROOT, startProcess } from "./_processes.ts";
