@@ -18,6 +18,7 @@ import { VERSION } from "../version.ts";
 import type { Client } from "./client.ts";
 import { connect } from "../engines/remote/mod.ts";
 import type { ConnectOptions } from "../engines/remote/connection.ts";
+import { runPrompt } from "./prompt.ts";
 import { type Command, HELP, parseLine, parseWords, runCommand, UsageError } from "./shell.ts";
 
 /** How the shell is started: from the repository under Deno, as the npm package's bin under Node. */
@@ -79,23 +80,31 @@ async function run(client: Client, command: Command): Promise<string> {
 }
 
 async function shell(client: Client, where: string): Promise<void> {
-  const interactive = runtime.stdinIsTerminal();
-  if (interactive) {
-    await runtime.print(`cyberdb ${VERSION} at ${where}; type help for the commands, quit to leave\n${PROMPT}`);
+  const answer = async (line: string): Promise<string | "quit"> => {
+    try {
+      const command = parseLine(line);
+      if (command?.name === "quit") return "quit";
+      return command === undefined ? "" : `${await run(client, command)}\n`;
+    } catch (error) {
+      return `${describe(error)}\n`;
+    }
+  };
+  if (runtime.stdinIsTerminal()) {
+    await runtime.print(`cyberdb ${VERSION} at ${where}; type help for the commands, quit to leave\n`);
+    await runPrompt(PROMPT, {
+      line: answer,
+      async tables() {
+        await using proxy = await client.getProxy().connect();
+        return (await proxy.tables()).map((table) => table.name);
+      },
+    });
+    return;
   }
   for await (const line of runtime.readLines()) {
-    let command: Command | undefined;
-    let output = "";
-    try {
-      command = parseLine(line);
-      if (command?.name === "quit") break;
-      if (command !== undefined) output = `${await run(client, command)}\n`;
-    } catch (error) {
-      output = `${describe(error)}\n`;
-    }
-    await runtime.print(interactive ? `${output}${PROMPT}` : output);
+    const output = await answer(line);
+    if (output === "quit") break;
+    await runtime.print(output);
   }
-  if (interactive) await runtime.print("\n");
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import type { Addr, AppendFile, Conn, Listener, Runtime } from "./interface.ts";
 import { aesGcm } from "./_node_crypto.ts";
+import { openLineEditor } from "./_line_editor.ts";
 import { claimSocketPath, socketInUse, type SocketPathProbe } from "./_unix_socket.ts";
 
 // A connection starts with a small read buffer (10,000 idle connections must stay cheap)
@@ -357,6 +358,7 @@ export const denoRuntime: Runtime = {
   readLines,
   print,
   stdinIsTerminal: () => Deno.stdin.isTerminal(),
+  lineEditor: openLineEditor,
   args: () => [...Deno.args],
   exit: (code) => Deno.exit(code),
   isMain: (moduleUrl) => Deno.mainModule === moduleUrl,

@@ -147,10 +147,32 @@ export interface Runtime {
   print(text: string): Promise<void>;
   /** Whether standard input is a terminal (a person typing) rather than a pipe or a file. */
   stdinIsTerminal(): boolean;
+  /** Opens a prompt with line editing, history and completion on the terminal (standard input must be one). */
+  lineEditor(options: LineEditorOptions): LineEditor;
   /** The command-line arguments after the script. */
   args(): string[];
   /** Ends the process with this exit code. */
   exit(code: number): never;
   /** Whether the module at `moduleUrl` (its `import.meta.url`) is the script the process was started with. */
   isMain(moduleUrl: string): boolean;
+}
+
+/** What a prompt with line editing starts from. */
+export interface LineEditorOptions {
+  /** The prompt shown before each line. */
+  prompt: string;
+  /** Earlier lines, oldest first, for Up and Down. */
+  history: readonly string[];
+  /** Lines kept in the history. */
+  historySize: number;
+  /** Completions for the line typed so far (Tab): the candidates, and the part of the line they replace. */
+  complete(line: string): Promise<[string[], string]>;
+}
+
+/** A prompt with line editing. */
+export interface LineEditor {
+  /** Shows the prompt and resolves to the next line, or `null` once the input ends (Ctrl-D). */
+  read(): Promise<string | null>;
+  /** Closes the prompt (the terminal goes back to how it was). */
+  close(): void;
 }

@@ -10,7 +10,17 @@ import { denoRuntime } from "./deno.ts";
 import type { Runtime } from "./interface.ts";
 import { nodeRuntime } from "./node.ts";
 
-export type { Addr, AesGcm, AppendFile, Conn, Listener, Runtime, TimerId } from "./interface.ts";
+export type {
+  Addr,
+  AesGcm,
+  AppendFile,
+  Conn,
+  LineEditor,
+  LineEditorOptions,
+  Listener,
+  Runtime,
+  TimerId,
+} from "./interface.ts";
 
 /** The runtime this process runs on, picked once at start: Deno when `Deno` is there, else Node. */
 export const runtime: Runtime = "Deno" in globalThis ? denoRuntime : nodeRuntime;

@@ -7,6 +7,7 @@
  */
 import type { AppendFile, Runtime, TimerId } from "./interface.ts";
 import { aesGcm } from "./_node_crypto.ts";
+import { openLineEditor } from "./_line_editor.ts";
 import { node, type NodeError, nodeProcess, plain } from "./_node_builtins.ts";
 import { connect, connectUnix, listen, listenUnix } from "./_node_net.ts";
 
@@ -177,6 +178,7 @@ export const nodeRuntime: Runtime = {
   readLines,
   print,
   stdinIsTerminal: () => nodeProcess().stdin.isTTY === true,
+  lineEditor: openLineEditor,
   args: () => nodeProcess().argv.slice(2),
   exit: (code) => nodeProcess().exit(code),
   isMain(moduleUrl) {
