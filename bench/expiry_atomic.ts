@@ -14,7 +14,24 @@
  *
  * @module
  */
+import { benchArgs } from "./_args.ts";
 import { type Child, freePort, have, ROOT, run, startProcess } from "./_processes.ts";
+
+const flags = benchArgs(
+  `
+Usage: deno run -A bench/expiry_atomic.ts [options]
+
+Expiry and atomic batches beside Redis, in one run: 1,000,000 entries with an
+expiry of 2 s (RSS before, at the peak, 10 s after; longest gap of a concurrent
+get client), then increment and a 3-op atomic batch with 50 clients beside
+INCR and MULTI/EXEC (ioredis). Needs redis-server and node.
+
+Options:
+  --only <part>       only expiry or throughput
+  -h, --help          show this help
+`,
+  { only: { type: "string" } },
+);
 
 const PASSWORD = "bench-password";
 const SCRIPT = `${ROOT}bench/_expiry_atomic_workloads.mjs`;
@@ -115,28 +132,37 @@ const modules: Record<System, string> = { cyberdb: `${ROOT}mod.ts`, redis: await
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`.padStart(9);
 const rows: string[] = [];
 const results: Record<string, unknown> = {};
-for (const system of ["cyberdb", "redis"] as const) results[`expiry ${system}`] = await expiry(system, modules[system]);
-for (const id of ["increment", "atomic"]) {
+if (flags.only !== "throughput") {
   for (const system of ["cyberdb", "redis"] as const) {
-    results[`${id} ${system}`] = await throughput(system, modules[system], id);
+    results[`expiry ${system}`] = await expiry(system, modules[system]);
+  }
+}
+if (flags.only !== "expiry") {
+  for (const id of ["increment", "atomic"]) {
+    for (const system of ["cyberdb", "redis"] as const) {
+      results[`${id} ${system}`] = await throughput(system, modules[system], id);
+    }
   }
 }
 const e = (s: System) => results[`expiry ${s}`] as Awaited<ReturnType<typeof expiry>>;
 rows.push(`                          cyberdb      Redis`);
-for (const [label, field] of [["RSS before", "empty"], ["RSS peak", "peak"], ["RSS 10 s after", "after"]] as const) {
-  rows.push(`${label.padEnd(24)}${mib(e("cyberdb")[field])}  ${mib(e("redis")[field])}`);
+if (results["expiry cyberdb"]) {
+  for (const [label, field] of [["RSS before", "empty"], ["RSS peak", "peak"], ["RSS 10 s after", "after"]] as const) {
+    rows.push(`${label.padEnd(24)}${mib(e("cyberdb")[field])}  ${mib(e("redis")[field])}`);
+  }
+  rows.push(
+    `${"longest get pause".padEnd(24)}${`${e("cyberdb").longest} ms`.padStart(9)}  ${
+      `${e("redis").longest} ms`.padStart(9)
+    }`,
+  );
+  rows.push(
+    `${"load of 1,000,000".padEnd(24)}${`${e("cyberdb").loadSeconds} s`.padStart(9)}  ${
+      `${e("redis").loadSeconds} s`.padStart(9)
+    }`,
+  );
 }
-rows.push(
-  `${"longest get pause".padEnd(24)}${`${e("cyberdb").longest} ms`.padStart(9)}  ${
-    `${e("redis").longest} ms`.padStart(9)
-  }`,
-);
-rows.push(
-  `${"load of 1,000,000".padEnd(24)}${`${e("cyberdb").loadSeconds} s`.padStart(9)}  ${
-    `${e("redis").loadSeconds} s`.padStart(9)
-  }`,
-);
 for (const [id, label] of [["increment", "increment / INCR"], ["atomic", "3-op batch / MULTI"]]) {
+  if (results[`${id} cyberdb`] === undefined) continue;
   const ours = results[`${id} cyberdb`] as number, theirs = results[`${id} redis`] as number;
   rows.push(
     `${(label + ", ops/s").padEnd(24)}${Math.round(ours).toLocaleString("en-US").padStart(9)}  ${
