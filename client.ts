@@ -24,7 +24,7 @@ import { runtime } from "./src/runtime/mod.ts";
 
 export { Client } from "./src/client/client.ts";
 export type { Engine, EngineConnection, EngineName } from "./src/client/engine.ts";
-export { connect, type ConnectOptions } from "./src/engines/remote/mod.ts";
+export { connect, type ConnectOptions, parseConnectUrl, URL_VARIABLE } from "./src/engines/remote/mod.ts";
 // open() holds the store in-process (src/store/: tables, snapshots, journal — no sockets, no src/server/),
 // so the client entry point offers it too: a test or a script needs no server code for it.
 export { open, type OpenOptions } from "./src/engines/memory/mod.ts";

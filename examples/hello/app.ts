@@ -27,28 +27,30 @@
  * the workers exit at once; an idle client connection would not keep a
  * worker alive, an open watch does.
  *
- * Where the server is: `CYBERDB_HOST` (127.0.0.1), `CYBERDB_PORT` (9980), or
+ * Where the server is: `CYBERDB_URL` (`cyberdb://:password@host:port?encrypt=1` or
+ * `cyberdb+unix:///path?password=...`; when set, the variables below are not read), else `CYBERDB_HOST` (127.0.0.1), `CYBERDB_PORT` (9980), or
  * `CYBERDB_PATH`, the server's Unix socket (`server.ts --unix <path>`); `CYBERDB_PASSWORD` (hWjYvVdqRC), `CYBERDB_ENCRYPT` (on; `0` or `false`
  * for a server started without encryption).
  *
  * @module
  */
-import { type Client, connect } from "../../client.ts";
+import { type Client, connect, parseConnectUrl } from "../../client.ts";
 
-const options = {
+const url = Deno.env.get("CYBERDB_URL");
+const options = url !== undefined ? parseConnectUrl(url) : {
   hostname: Deno.env.get("CYBERDB_HOST") ?? "127.0.0.1",
   port: Number(Deno.env.get("CYBERDB_PORT") ?? 9980),
   path: Deno.env.get("CYBERDB_PATH"), // a Unix socket, instead of host and port
   password: Deno.env.get("CYBERDB_PASSWORD") ?? "hWjYvVdqRC",
   encrypt: !/^(0|false|no|off)$/i.test(Deno.env.get("CYBERDB_ENCRYPT") ?? "1"),
-  // All requests of this worker share one connection, multiplexed in order (as ioredis does): fewer syscalls.
-  sharedConnections: 1,
 };
+// All requests of this worker share one connection, multiplexed in order (as ioredis does): fewer syscalls.
+const shared = { sharedConnections: 1 };
 
 // One client per worker, connected on the first request; if that fails, the next request tries again.
 let pool: Promise<Client> | undefined;
 function client(): Promise<Client> {
-  pool ??= connect(options).catch((error) => {
+  pool ??= connect(options, shared).catch((error) => {
     pool = undefined;
     throw error;
   });

@@ -16,7 +16,7 @@
 import cluster from "node:cluster";
 import { createServer } from "node:http";
 import process from "node:process";
-import { connect } from "cyberdb";
+import { connect, parseConnectUrl } from "cyberdb";
 
 const host = process.env.HOST ?? "127.0.0.1";
 const port = Number(process.env.PORT ?? 8000);
@@ -36,20 +36,22 @@ if (cluster.isPrimary) {
     });
   }
 } else {
-  const options = {
+  // CYBERDB_URL (cyberdb://:password@host:port?encrypt=1, cyberdb+unix:///path?password=...) when set.
+  const url = process.env.CYBERDB_URL;
+  const options = url !== undefined ? parseConnectUrl(url) : {
     hostname: process.env.CYBERDB_HOST ?? "127.0.0.1",
     port: Number(process.env.CYBERDB_PORT ?? 9980),
     path: process.env.CYBERDB_PATH, // a Unix socket, instead of host and port
     password: process.env.CYBERDB_PASSWORD ?? "hWjYvVdqRC",
     encrypt: !/^(0|false|no|off)$/i.test(process.env.CYBERDB_ENCRYPT ?? "1"),
-    // All requests of this worker share one connection, multiplexed in order (as ioredis does): fewer syscalls.
-    sharedConnections: 1,
   };
+  // All requests of this worker share one connection, multiplexed in order (as ioredis does): fewer syscalls.
+  const shared = { sharedConnections: 1 };
 
   // One client per worker, connected on the first request; if that fails, the next request tries again.
   let pool;
   const client = () => {
-    pool ??= connect(options).catch((error) => {
+    pool ??= connect(options, shared).catch((error) => {
       pool = undefined;
       throw error;
     });

@@ -10,13 +10,13 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { CONNECTION_FLAGS, passwordFlag, portFlag } from "../command_line.ts";
+import { CONNECTION_FLAGS, FlagError, passwordFlag, portFlag } from "../command_line.ts";
 import { CyberDBError } from "../errors.ts";
 import { runtime } from "../runtime/mod.ts";
 import { DEFAULT_HOSTNAME, DEFAULT_PORT } from "../protocol/messages.ts";
 import { VERSION } from "../version.ts";
 import type { Client } from "./client.ts";
-import { connect } from "../engines/remote/mod.ts";
+import { connect, parseConnectUrl, URL_VARIABLE } from "../engines/remote/mod.ts";
 import type { ConnectOptions } from "../engines/remote/connection.ts";
 import { runPrompt } from "./prompt.ts";
 import { type Command, HELP, parseLine, parseWords, runCommand, UsageError } from "./shell.ts";
@@ -32,6 +32,9 @@ prints the result and exits (0 on success, 1 with the error code on stderr
 for a failed request, 2 for a bad command line).
 
 Options (before the command):
+  -u, --url <url>     the server as a URL: cyberdb://[:password@]host[:port][?encrypt=1] or
+                      cyberdb+unix:///path/to/socket[?password=...] (default: the CYBERDB_URL
+                      environment variable; instead of --hostname, --port and --unix)
   --hostname <host>   server address (default 127.0.0.1)
   --port <port>       server port (default ${DEFAULT_PORT})
   --unix <path>       connect to the server's Unix domain socket instead of TCP
@@ -43,13 +46,14 @@ Options (before the command):
 
 Examples:
   ${COMMAND} --port ${DEFAULT_PORT} --password 123456
+  ${COMMAND} -u cyberdb://:123456@127.0.0.1:${DEFAULT_PORT}?encrypt=1 info
   ${COMMAND} --password 123456 get centre content
   ${COMMAND} --password 123456 -- set log 0 -1
 
 ${HELP}
 `;
 
-const STRING_FLAGS = new Set(["--hostname", "--port", "--unix", "--password"]);
+const STRING_FLAGS = new Set(["--hostname", "--port", "--unix", "--password", "--url", "-u"]);
 const PROMPT = "cyberdb> ";
 
 /** Where the shell connects, for messages. */
@@ -153,9 +157,32 @@ export async function main(args: string[]): Promise<number> {
 
 /** Parses and checks the options before the command; `"help"` or `"version"` when `--help` or `--version` was asked for. */
 function parseOptions(args: string[]): ConnectOptions | "help" | "version" {
-  const { values } = parseArgs({ args, strict: true, allowPositionals: false, options: CONNECTION_FLAGS });
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: { ...CONNECTION_FLAGS, url: { type: "string", short: "u" } },
+  });
   if (values.help) return "help";
   if (values.version) return "version";
+  const placed = values.hostname !== undefined || values.port !== undefined || values.unix !== undefined;
+  const url = values.url ?? (placed ? undefined : runtime.env(URL_VARIABLE));
+  if (url !== undefined) {
+    if (placed) throw new FlagError("--url says where the server is: drop --hostname, --port and --unix, or --url");
+    let fromUrl: ConnectOptions;
+    try {
+      fromUrl = parseConnectUrl(url);
+    } catch (error) {
+      throw new FlagError(`${values.url === undefined ? URL_VARIABLE : "--url"}: ${(error as Error).message}`);
+    }
+    return {
+      hostname: DEFAULT_HOSTNAME,
+      port: DEFAULT_PORT,
+      ...fromUrl,
+      password: values.password ?? fromUrl.password ?? passwordFlag(undefined),
+      encrypt: values.encrypt || (fromUrl.encrypt ?? false),
+    };
+  }
   return {
     hostname: values.hostname ?? DEFAULT_HOSTNAME,
     port: portFlag(values.port, 1) ?? DEFAULT_PORT,
