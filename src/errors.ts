@@ -27,7 +27,8 @@ export type ErrorCode =
   | "SNAPSHOT_CORRUPT"
   | "JOURNAL_CORRUPT"
   | "UNSUPPORTED"
-  | "SLOW_CONSUMER";
+  | "SLOW_CONSUMER"
+  | "OUT_OF_MEMORY";
 
 /**
  * The base class of every error cyberdb throws.
@@ -299,6 +300,21 @@ export class SlowConsumerError extends CyberDBError {
   }
 }
 
+/**
+ * A write refused because the server holds more memory than its `--max-memory`
+ * allows (Redis's `OOM` under `maxmemory`); reads and deletes still work.
+ */
+export class OutOfMemoryError extends CyberDBError {
+  /**
+   * Creates the error.
+   *
+   * @param message how much is held, the limit, and what to do (delete data or raise the limit)
+   */
+  constructor(message: string) {
+    super("OUT_OF_MEMORY", message);
+  }
+}
+
 const classes: Record<ErrorCode, new (message: string) => CyberDBError> = {
   KEY_NOT_FOUND: KeyNotFoundError,
   INDEX_OUT_OF_RANGE: IndexOutOfRangeError,
@@ -320,6 +336,7 @@ const classes: Record<ErrorCode, new (message: string) => CyberDBError> = {
   JOURNAL_CORRUPT: JournalCorruptError,
   UNSUPPORTED: UnsupportedError,
   SLOW_CONSUMER: SlowConsumerError,
+  OUT_OF_MEMORY: OutOfMemoryError,
 };
 
 /**

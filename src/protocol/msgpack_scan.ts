@@ -15,7 +15,7 @@
  * @module
  */
 import { BadRequestError } from "../errors.ts";
-import { CONTAINER_EXTENSIONS } from "./extensions.ts";
+import { ACCEPTED_EXTENSIONS, CONTAINER_EXTENSIONS } from "./extensions.ts";
 
 /** Deepest nesting of arrays and maps accepted from the network. */
 export const MAX_DEPTH = 256;
@@ -228,11 +228,16 @@ function truncated(): BadRequestError {
 }
 
 /**
- * Checks that `bytes` hold exactly one well-formed MessagePack value within the limits.
+ * Checks that `bytes` hold exactly one well-formed MessagePack value within
+ * the limits, with no extension type cyberdb does not declare
+ * (`extensions.ts`), and counts the values it decodes to.
  *
  * @param bytes the message
  * @param maxDepth deepest nesting of arrays and maps accepted
  * @param outer levels of nesting open around `bytes` (the payload of a container extension)
+ * @param maxValues most values accepted: the scan stops and throws as soon as there are more
+ * @returns how many values the message decodes to (every scalar, container and extension counts one,
+ *   the values inside a container extension too): a measure of the memory decoding takes
  * @throws {BadRequestError} saying what is wrong
  * @example
  * ```ts
@@ -245,7 +250,12 @@ function truncated(): BadRequestError {
  * }
  * ```
  */
-export function checkMessagePack(bytes: Uint8Array, maxDepth: number = MAX_DEPTH, outer = 0): void {
+export function checkMessagePack(
+  bytes: Uint8Array,
+  maxDepth: number = MAX_DEPTH,
+  outer = 0,
+  maxValues = Infinity,
+): number {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = bytes.length;
   const header = scratch;
@@ -253,22 +263,33 @@ export function checkMessagePack(bytes: Uint8Array, maxDepth: number = MAX_DEPTH
   const open: number[] = [];
   let pos = 0;
   let items = 1;
+  let values = 0;
   for (;;) {
     while (items === 0) {
       if (open.length === 0) {
         if (pos !== end) throw new BadRequestError("trailing bytes after the message");
-        return;
+        return values;
       }
       items = open.pop()!;
     }
     items--;
+    if (++values > maxValues) {
+      throw new BadRequestError(`the message decodes to over ${maxValues} values; send it in parts`);
+    }
     readHeader(bytes, view, pos, header);
     pos += header.size;
     const length = header.length, count = header.items;
     if (length > end - pos) throw truncated();
-    if (header.kind === EXT && CONTAINER_EXTENSIONS.includes(header.extType)) {
-      // A Map's or Set's payload is one nested array: checked as one more level (this reuses `header`).
-      checkContainerPayload(bytes.subarray(pos, pos + length), header.extType, maxDepth, outer + open.length);
+    if (header.kind === EXT) {
+      const type = header.extType;
+      if (!ACCEPTED_EXTENSIONS.includes(type)) {
+        throw new BadRequestError(`MessagePack extension type ${type} is not a cyberdb value`);
+      }
+      if (CONTAINER_EXTENSIONS.includes(type)) {
+        // A Map's or Set's payload is one nested array: checked as one more level (this reuses `header`).
+        const payload = bytes.subarray(pos, pos + length);
+        values += checkContainerPayload(payload, type, maxDepth, outer + open.length, maxValues - values);
+      }
     }
     pos += length;
     if (count === 0) continue;
@@ -281,12 +302,18 @@ export function checkMessagePack(bytes: Uint8Array, maxDepth: number = MAX_DEPTH
 }
 
 /** Checks the payload of a container extension (`extensions.ts`): one array, within the nesting left. */
-function checkContainerPayload(payload: Uint8Array, type: number, maxDepth: number, depth: number): void {
+function checkContainerPayload(
+  payload: Uint8Array,
+  type: number,
+  maxDepth: number,
+  depth: number,
+  maxValues: number,
+): number {
   const b = payload[0];
   if (!((b >= 0x90 && b <= 0x9f) || b === 0xdc || b === 0xdd)) {
     throw new BadRequestError(`extension type ${type} must hold one array`);
   }
-  checkMessagePack(payload, maxDepth, depth);
+  return checkMessagePack(payload, maxDepth, depth, maxValues);
 }
 
 /** The header skipValue and checkMessagePack read into (they run to completion, never interleaved). */

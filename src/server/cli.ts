@@ -46,6 +46,8 @@ Options:
   --output-buffer-soft <b>   unsent reply bytes past which a connection is not read until its client
                              catches up; k, m, g suffixes (default 8m)
   --output-buffer-hard <b>   unsent reply bytes past which a connection is closed (default 256m)
+  --max-memory <size>        resident memory past which writes are refused with OUT_OF_MEMORY;
+                             k, m, g suffixes (default: no limit)
   --write-timeout <ms>       ms a client past the soft limit has to take its replies (default 30000)
   --watch-buffer <bytes>     bytes of change events held for a connection that reads them too
                              slowly before its watches end with SLOW_CONSUMER; k, m, g suffixes
@@ -72,6 +74,7 @@ const FLAGS = {
   "output-buffer-soft": { type: "string" },
   "output-buffer-hard": { type: "string" },
   "write-timeout": { type: "string" },
+  "max-memory": { type: "string" },
   whitelist: { type: "string" },
   quiet: { type: "boolean" },
 } as const;
@@ -92,6 +95,7 @@ interface ServeOptions {
   maxConnections?: number;
   watchBuffer?: number;
   limits: SessionLimitOptions;
+  maxMemory?: number;
   whitelist?: string[];
   quiet: boolean;
 }
@@ -115,6 +119,7 @@ function parseServeArgs(args: string[]): ServeOptions | "help" | "version" {
     backupInterval: integerFlag("backup-interval", values["backup-interval"], 0, 31_536_000) ?? 0,
     maxConnections: integerFlag("max-connections", values["max-connections"], 1, 10_000_000),
     watchBuffer: bytesFlag("watch-buffer", values["watch-buffer"]),
+    maxMemory: bytesFlag("max-memory", values["max-memory"], 1024 ** 4),
     limits: {
       maxUnauthenticated: integerFlag("max-unauthenticated", values["max-unauthenticated"], 1, 10_000_000),
       outputBufferSoft: bytesFlag("output-buffer-soft", values["output-buffer-soft"]),
@@ -142,14 +147,14 @@ function parseServeArgs(args: string[]): ServeOptions | "help" | "version" {
   return options;
 }
 
-/** A size in bytes: digits with an optional k, m or g (KiB, MiB, GiB), from 1 KiB to 1 GiB. */
-function bytesFlag(name: string, value: string | undefined): number | undefined {
+/** A size in bytes: digits with an optional k, m or g (KiB, MiB, GiB), from 1 KiB to `max` (1 GiB). */
+function bytesFlag(name: string, value: string | undefined, max = 1024 ** 3): number | undefined {
   if (value === undefined) return undefined;
   const match = /^(\d+)([kmg]?)i?b?$/i.exec(value.trim());
   const bytes = match ? Number(match[1]) * 1024 ** " kmg".indexOf(match[2].toLowerCase() || " ") : NaN;
-  if (!(bytes >= 1024 && bytes <= 1024 ** 3)) {
+  if (!(bytes >= 1024 && bytes <= max)) {
     throw new FlagError(
-      `--${name} must be a size from 1k to 1g (bytes, or with k, m, g), got ${JSON.stringify(value)}`,
+      `--${name} must be a size from 1k to ${max / 1024 ** 3}g (bytes, or with k, m, g), got ${JSON.stringify(value)}`,
     );
   }
   return bytes;
@@ -183,6 +188,7 @@ async function serve(options: ServeOptions): Promise<number> {
       maxConnections: options.maxConnections,
       watchBuffer: options.watchBuffer,
       ...options.limits,
+      maxMemory: options.maxMemory,
       journal: options.journal === undefined
         ? undefined
         : { path: options.journal, fsync: options.fsync, repair: options.repairJournal },

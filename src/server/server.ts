@@ -147,6 +147,7 @@ export class Server {
       maxFrameSize: resolved.maxFrameSize,
       handshakeTimeout: resolved.handshakeTimeout,
       limits: resolved.limits,
+      memoryRefusal: resolved.maxMemory > 0 ? this.#memoryGauge(resolved.maxMemory) : undefined,
       watchBuffer: resolved.watchBuffer,
       stats: this.#stats,
       log: (message: string) => this.#writeLog(message),
@@ -178,6 +179,18 @@ export class Server {
       this.#sessions.delete(session);
     });
     this.#sessions.add(session);
+  }
+
+  /** Whether resident memory is past `max`, sampled at most every 50 ms (a request costs no syscall). */
+  #memoryGauge(max: number): () => string | undefined {
+    let sampledAt = -Infinity, rss = 0;
+    return () => {
+      const now = performance.now();
+      if (now - sampledAt > 50) [sampledAt, rss] = [now, runtime.memoryUsage()];
+      if (rss <= max) return undefined;
+      return `the server holds ${rss} bytes, over its --max-memory of ${max}: writes are refused until tables ` +
+        `are deleted or emptied (reads, deletes and clears still work), or the server is restarted with more`;
+    };
   }
 
   /** Counts a new connection as unauthenticated, dropping the oldest such one past `max`. */

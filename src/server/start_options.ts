@@ -90,6 +90,14 @@ export interface StartOptions extends SessionLimitOptions {
    */
   watchBuffer?: number;
   /**
+   * Bytes of resident memory (`info().memory.rss`) past which writes are refused with `OUT_OF_MEMORY`
+   * (Redis's `maxmemory` with `noeviction`): reads, deletes and clears still work, and the process
+   * never grows past what one request can decode. 0 or absent: no limit.
+   *
+   * @default {0}
+   */
+  maxMemory?: number;
+  /**
    * Journal every change to this file before acknowledging it; on start, replay it over the loaded
    * snapshot. Compaction writes the snapshot to the backup path (`Server.setBackup`), or to
    * `<journal>.snapshot` when none is set.
@@ -116,6 +124,8 @@ export interface ResolvedStartOptions {
   maxFrameSize: number;
   handshakeTimeout: number;
   watchBuffer: number;
+  /** Resident bytes past which writes are refused; 0 for no limit. */
+  maxMemory: number;
   /** Output buffer limits, write timeout, unauthenticated connections. */
   limits: SessionLimits;
   /** Whether to warn that a password without encryption beyond loopback lets the path inject requests. */
@@ -141,6 +151,10 @@ export function resolveStartOptions(options: StartOptions): ResolvedStartOptions
     throw new RangeError("maxConnections must be ≥ 1");
   }
   const limits = sessionLimits(options);
+  const maxMemory = options.maxMemory ?? 0;
+  if (!Number.isSafeInteger(maxMemory) || maxMemory < 0) {
+    throw new RangeError("maxMemory must be a whole number of bytes (0 for no limit)");
+  }
   const watchBuffer = options.watchBuffer ?? DEFAULT_WATCH_BUFFER;
   if (!Number.isSafeInteger(watchBuffer) || watchBuffer < 1024) {
     throw new RangeError("watchBuffer must be a whole number of bytes ≥ 1024");
@@ -174,6 +188,7 @@ export function resolveStartOptions(options: StartOptions): ResolvedStartOptions
     handshakeTimeout,
     watchBuffer,
     limits,
+    maxMemory,
     plainBeyondLoopback: options.password !== undefined && !options.encrypt && options.path === undefined &&
       !isLoopback(hostname),
   };

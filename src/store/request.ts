@@ -10,8 +10,9 @@
  *
  * @module
  */
-import { BadRequestError, CyberDBError, JournalCorruptError, UnsupportedError } from "../errors.ts";
-import { decode, encodeArray, Encoded, LazyArray } from "../protocol/codec.ts";
+import { BadRequestError, CyberDBError, JournalCorruptError, OutOfMemoryError, UnsupportedError } from "../errors.ts";
+import { decode, decodeChecked, encodeArray, Encoded, LazyArray } from "../protocol/codec.ts";
+import { ARRAY, checkMessagePack, EXT, MAX_DEPTH, newHeader, readHeader } from "../protocol/msgpack_scan.ts";
 import type { ServerInfo, SessionOp } from "../protocol/messages.ts";
 import type { Journal } from "./journal.ts";
 import { opWrites, type Store } from "./store.ts";
@@ -26,6 +27,11 @@ export interface RequestTarget {
   info?(): ServerInfo;
   /** The engine's name, for the `UNSUPPORTED` message. */
   engine: string;
+  /**
+   * Why writes are refused for memory now (`--max-memory`), or `undefined` when they are not; ops that
+   * only free memory (delete, pop, clear, drop, …) are applied anyway.
+   */
+  memoryRefusal?(): string | undefined;
   /** `watch`: starts a watch under the request's id (a session's); without it, refused with `UNSUPPORTED`. */
   watch?(id: number, table: unknown, args: unknown[]): void;
   /** `unwatch`: ends the watch of that id; resolves to whether there was one. */
@@ -72,9 +78,10 @@ export type Applied =
  * ```
  */
 export function applyRequest(target: RequestTarget, frame: Uint8Array): Applied {
+  const seen = { id: 0 };
   let id = 0;
   try {
-    const request = decodeRequest(frame);
+    const request = decodeRequest(frame, target.store, seen);
     if (!Array.isArray(request) || request.length < 3 || !Number.isSafeInteger(request[0])) {
       throw new BadRequestError("a request must be [id, op, table, ...args]");
     }
@@ -88,6 +95,10 @@ export function applyRequest(target: RequestTarget, frame: Uint8Array): Applied 
           target.engine === "memory" ? "store is opened again" : "server is restarted"
         } (reads still work)`,
       );
+    }
+    if (writes && !FREES.has(op)) {
+      const full = target.memoryRefusal?.();
+      if (full !== undefined) throw new OutOfMemoryError(full);
     }
     let result: unknown, journaled = frame;
     const args = request.slice(3);
@@ -107,6 +118,7 @@ export function applyRequest(target: RequestTarget, frame: Uint8Array): Applied 
     }
     return { id, op, result };
   } catch (error) {
+    id ||= seen.id;
     if (error instanceof CyberDBError) return { id, error };
     return {
       id,
@@ -132,18 +144,88 @@ function applySessionOp(target: RequestTarget, op: SessionOp, id: number, table:
   return op === "watch" ? target.watch(id, table, request.slice(3)) : target.unwatch(request[3]);
 }
 
+/** The writes that only take memory back, applied even past `--max-memory` (as Redis lets DEL through). */
+const FREES: ReadonlySet<unknown> = new Set([
+  "drop",
+  "d.delete",
+  "d.clear",
+  "d.pop",
+  "d.popItem",
+  "d.persist",
+  "l.pop",
+  "l.shift",
+  "l.remove",
+  "l.clear",
+]);
+
 /** Frames from this size on are looked at item by item before being decoded. */
 const LAZY_FRAME = 64 * 1024;
 
 /**
- * Decodes a request; the entries of a large `d.update` are left to be decoded
- * one at a time as they are applied.
+ * Most values one request may decode to at once (every scalar, array, map and
+ * extension counts one): decoding costs tens of bytes a value, so a 15 MiB frame
+ * of 16 M empty maps would take about 1 GB. A large `d.update` is decoded entry
+ * by entry, and does not count against it.
  */
-function decodeRequest(frame: Uint8Array): unknown {
+export const MAX_REQUEST_VALUES = 2_000_000;
+
+/**
+ * Decodes a request; the entries of a large `d.update` are left to be decoded
+ * one at a time as they are applied. A large request names its table first:
+ * that the table exists, and is of the op's kind, is checked before the
+ * arguments are decoded, and then that they fit {@link MAX_REQUEST_VALUES}.
+ */
+function decodeRequest(frame: Uint8Array, store: Store, seen: { id: number }): unknown {
   if (frame.length < LAZY_FRAME) return decode(frame);
-  const items = LazyArray.of(frame);
-  if (items === undefined) return decode(frame); // not an array: refused with the usual message
-  if ((items.length !== 4 && items.length !== 5) || items.at(1) !== "d.update") return items.all();
-  const request = [items.at(0), items.at(1), items.at(2), items.lazyAt(3) ?? items.at(3)];
-  return items.length === 5 ? [...request, items.at(4)] : request;
+  const [id, op, table] = peekHead(frame);
+  if (Number.isSafeInteger(id)) seen.id = id as number;
+  if (typeof table === "string" && typeof op === "string" && (op.startsWith("d.") || op.startsWith("l."))) {
+    store.get(table, op.startsWith("d.") ? "CyberDict" : "CyberList");
+  }
+  if (op === "d.update") {
+    const items = LazyArray.of(frame);
+    if (items !== undefined && (items.length === 4 || items.length === 5)) {
+      const request = [id, op, items.at(2), items.lazyAt(3) ?? items.at(3)];
+      return items.length === 5 ? [...request, items.at(4)] : request;
+    }
+  }
+  try {
+    checkMessagePack(frame, MAX_DEPTH, 0, MAX_REQUEST_VALUES); // stops at the first value over the budget
+  } catch (error) {
+    if (error instanceof BadRequestError && /values; send it in parts/.test(error.message)) {
+      throw new BadRequestError(
+        `this ${typeof op === "string" ? op.slice(0, 32) : "request"} decodes to over ${MAX_REQUEST_VALUES} ` +
+          `values, the limit for one request; send it in parts`,
+      );
+    }
+    throw error;
+  }
+  return decodeChecked(frame);
+}
+
+/**
+ * The id, op and table of a request not yet checked, when they come first
+ * and are small; `undefined` for any that are not (the full check refuses
+ * the request then, as usual).
+ */
+function peekHead(frame: Uint8Array): unknown[] {
+  const heads: unknown[] = [];
+  try {
+    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+    const header = newHeader();
+    readHeader(frame, view, 0, header);
+    if (header.kind !== ARRAY) return heads;
+    const count = Math.min(3, header.items);
+    for (let i = 0, pos = header.size; i < count; i++) {
+      readHeader(frame, view, pos, header);
+      if (header.items > 0 || header.kind === EXT) return heads; // only scalars: the table name is a string
+      const end = pos + header.size + header.length;
+      if (end - pos > 1024 || end > frame.length) return heads;
+      heads.push(decode(frame.subarray(pos, end)));
+      pos = end;
+    }
+  } catch {
+    // malformed: the full check says how
+  }
+  return heads;
 }
