@@ -14,6 +14,10 @@ const port = Number(portText);
 const encrypt = encryptFlag === "encrypt";
 const PASSWORD = "bench-password";
 
+// CYBERDB_BENCH_SCALE=0.1 runs a tenth of each workload (a quick look on a busy machine).
+const SCALE = Number(
+  (globalThis.Deno?.env.get("CYBERDB_BENCH_SCALE") ?? globalThis.process?.env.CYBERDB_BENCH_SCALE) || 1,
+);
 const N = {
   getSequential: 20_000,
   setSequential: 20_000,
@@ -122,7 +126,8 @@ async function main() {
     setSpread50: [50, N.setSpread50, (l, i) => l.set(`k${i % 1000}`, "xxx")],
   }[workload];
   if (!plan) throw new Error(`unknown workload ${workload}`);
-  const [connections, total, op, inFlight] = plan;
+  const [connections, planned, op, inFlight] = plan;
+  const total = Math.max(100, Math.round(planned * SCALE));
   const db = await open(connections);
   try {
     await db.seed("key", "value-of-the-key");

@@ -42,6 +42,10 @@ Options:
   --only <a,b>          only these workloads (names as in the table)
   --entries <n>         entries of the memory workload (default 1000000)
   --tcp-only            skip the same workloads over Unix sockets
+  --engine redis        instead: cyberdb's Redis engine beside bare ioredis on one
+                        redis-server (workloads 1-6, both clients in --client's
+                        runtime), then 50 clients on a 3-master Cluster vs one node;
+                        writes bench/results/redis_engine.json
   -h, --help            show this help
 `,
   {
