@@ -144,7 +144,7 @@ test("a password without --encrypt on a non-loopback address logs a warning at s
     try {
       await child.waitForStderr(LISTENING);
       await new Promise((resolve) => setTimeout(resolve, 100));
-      assert.equal(/warning: .*without --encrypt/.test(child.stderr), warns, `${hostname}:\n${child.stderr}`);
+      assert.equal(/ warn .*without --encrypt/.test(child.stderr), warns, `${hostname}:\n${child.stderr}`);
     } finally {
       await child.kill();
     }

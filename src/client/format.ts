@@ -143,9 +143,9 @@ export function formatInfo(info: ServerInfo): string {
       "snapshot",
       snapshot === null
         ? "none yet"
-        : `${snapshot.ok ? "saved" : `FAILED (${snapshot.error ?? "unknown error"})`} ${snapshot.path} at ${
-          new Date(snapshot.at).toISOString()
-        }`,
+        : `${
+          snapshot.loaded ? "loaded" : snapshot.ok ? "saved" : `FAILED (${snapshot.error ?? "unknown error"})`
+        } ${snapshot.path} at ${new Date(snapshot.at).toISOString()}`,
     ],
     [
       "journal",

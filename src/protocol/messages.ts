@@ -226,8 +226,8 @@ export interface ServerInfo {
   tables: { name: string; type: TableKind; size: number; expiring?: number }[];
   /** Memory of the server process, in bytes. */
   memory: { rss: number };
-  /** The last snapshot written, or `null` if none yet. */
-  lastSnapshot: { at: Date; path: string; ok: boolean; error?: string } | null;
+  /** The last snapshot written, or loaded at start (`loaded: true`), or `null` if none yet. */
+  lastSnapshot: { at: Date; path: string; ok: boolean; error?: string; loaded?: boolean } | null;
   /** The journal, or `null` when not journaling. */
   journal: { path: string; size: number; epoch: number; fsync: string } | null;
 }

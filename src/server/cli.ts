@@ -17,6 +17,7 @@ import { DEFAULT_PORT } from "../protocol/messages.ts";
 import { DEFAULT_FSYNC, FSYNC_POLICIES, type FsyncPolicy } from "../store/journal.ts";
 import type { SessionLimitOptions } from "./limits.ts";
 import { DEFAULT_MAX_CONNECTIONS, Server } from "./server.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../log.ts";
 
 /** The `--help` text. */
 export const USAGE = `Usage: ${runtime.name === "node" ? "cyberdb-server" : "deno run -A server.ts"} [options]
@@ -54,6 +55,9 @@ Options:
                              for KiB, MiB, GiB (default 8m)
   --whitelist <list>         comma-separated IPs or CIDR ranges allowed to connect
                              (e.g. 127.0.0.1,10.0.0.0/8,::1; default: everyone)
+  --log-level <level>        least severe log lines written: debug | info | warn | error (default info)
+  --log-format <format>      text (one line per event: time, level, message, key=value fields) or
+                             json (one JSON object per line: time, level, message, fields) (default text)
   --quiet                    no log lines
   -h, --help                 show this help
   -v, --version              print the version and exit
@@ -77,6 +81,8 @@ const FLAGS = {
   "max-memory": { type: "string" },
   whitelist: { type: "string" },
   quiet: { type: "boolean" },
+  "log-level": { type: "string" },
+  "log-format": { type: "string" },
 } as const;
 
 /** What the command line asks for, checked. */
@@ -98,6 +104,8 @@ interface ServeOptions {
   maxMemory?: number;
   whitelist?: string[];
   quiet: boolean;
+  logLevel?: LogLevel;
+  logFormat?: LogFormat;
 }
 
 /** Parses and checks the flags; `"help"` or `"version"` when `--help` or `--version` was asked for. */
@@ -128,6 +136,8 @@ function parseServeArgs(args: string[]): ServeOptions | "help" | "version" {
     },
     whitelist: values.whitelist?.split(",").map((s) => s.trim()).filter((s) => s !== ""),
     quiet: values.quiet ?? false,
+    logLevel: oneOf("log-level", values["log-level"], LOG_LEVELS),
+    logFormat: oneOf("log-format", values["log-format"], LOG_FORMATS),
   };
   if (options.fsync !== undefined && !FSYNC_POLICIES.includes(options.fsync)) {
     throw new FlagError(`--fsync must be always, everysec or no, got ${JSON.stringify(options.fsync)}`);
@@ -160,6 +170,15 @@ function bytesFlag(name: string, value: string | undefined, max = 1024 ** 3): nu
   return bytes;
 }
 
+/** A flag that takes one of a few words. */
+function oneOf<T extends string>(name: string, text: string | undefined, words: readonly T[]): T | undefined {
+  if (text === undefined) return undefined;
+  if (!words.includes(text as T)) {
+    throw new FlagError(`--${name} must be ${words.join(", ")}, got ${JSON.stringify(text)}`);
+  }
+  return text as T;
+}
+
 /** Reads `--unix-mode`: octal permissions such as `0700` or `660`. */
 function modeFlag(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -171,7 +190,7 @@ function modeFlag(text: string | undefined): number | undefined {
 
 /** Loads the snapshot, then serves until SIGINT or SIGTERM; the exit code. */
 async function serve(options: ServeOptions): Promise<number> {
-  const server = new Server({ log: !options.quiet });
+  const server = new Server({ log: options.quiet ? false : { level: options.logLevel, format: options.logFormat } });
   try {
     if (options.whitelist) server.setIpWhitelist(options.whitelist);
     if (options.db !== undefined) {

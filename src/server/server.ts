@@ -18,17 +18,19 @@ import { serveSession, type SessionContext } from "./session.ts";
 import { Store } from "../store/store.ts";
 import { type ResolvedStartOptions, resolveStartOptions, type StartOptions } from "./start_options.ts";
 import { IpWhitelist } from "./whitelist.ts";
+import { type LogFields, type LoggerOptions, type LogLevel, type LogWriter, makeLogger } from "../log.ts";
 
 export { DEFAULT_MAX_CONNECTIONS, type StartOptions } from "./start_options.ts";
 
 /** Options of `new Server()`. */
 export interface ServerOptions {
   /**
-   * Log connections, refusals and snapshots to stderr (CyberDB's `print_log`).
+   * Log connections, refusals and snapshots to stderr (CyberDB's `print_log`), one line per event with
+   * its level: `true` for text lines at `info` and above, or the level and format (`text`, `json`).
    *
    * @default {false}
    */
-  log?: boolean;
+  log?: boolean | LoggerOptions;
 }
 
 /** Where a started server listens. */
@@ -72,7 +74,7 @@ async function serverAuth(password: string | undefined, encrypt: boolean): Promi
  */
 export class Server {
   #store = new Store();
-  #log: boolean;
+  #log: LogWriter | undefined;
   #listener: Listener | undefined;
   #accepting: Promise<void> | undefined;
   #sessions = new Set<Promise<void>>();
@@ -80,7 +82,7 @@ export class Server {
   /** Connections still in the handshake, oldest first. */
   #unauthenticated = new Set<Channel>();
   #whitelist: IpWhitelist | undefined;
-  #persistence = new Persistence(this.#store, (message) => this.#writeLog(message));
+  #persistence = new Persistence(this.#store, (message, level, fields) => this.#writeLog(message, level, fields));
   /** Reclaims expired entries no client touches. */
   #expiry = new ActiveExpiry(this.#store);
   #stats = { requests: 0, connections: 0, refused: 0 };
@@ -92,7 +94,8 @@ export class Server {
    * @param options logging
    */
   constructor(options: ServerOptions = {}) {
-    this.#log = options.log ?? false;
+    const log = options.log ?? false;
+    this.#log = log === false ? undefined : makeLogger(log === true ? {} : log);
   }
 
   /**
@@ -129,8 +132,9 @@ export class Server {
     );
     if (resolved.plainBeyondLoopback) {
       this.#writeLog(
-        `warning: listening on ${resolved.hostname} with a password but without --encrypt: anyone on the network ` +
+        `listening on ${resolved.hostname} with a password but without --encrypt: anyone on the network ` +
           `path can read the traffic and inject requests into an authenticated connection. Use --encrypt beyond loopback`,
+        "warn",
       );
     }
     return { ...listener.addr };
@@ -150,7 +154,7 @@ export class Server {
       memoryRefusal: resolved.maxMemory > 0 ? this.#memoryGauge(resolved.maxMemory) : undefined,
       watchBuffer: resolved.watchBuffer,
       stats: this.#stats,
-      log: (message: string) => this.#writeLog(message),
+      log: (message, level, fields) => this.#writeLog(message, level, fields),
       journal: () => persistence.journal,
       afterCommit: () => persistence.maybeCompact(),
       info: () => this.info(),
@@ -165,6 +169,7 @@ export class Server {
       this.#stats.refused++;
       this.#writeLog(
         `${conn.remoteAddr.path ?? conn.remoteAddr.hostname}: refused: ${refusal.message}`,
+        "warn",
       );
       channel.send(encode({ error: [refusal.code, refusal.message] }));
       channel.drain().finally(() => channel.close());
@@ -202,6 +207,7 @@ export class Server {
       this.#writeLog(
         `${path ?? `${hostname}:${port}`}: dropped: ${max} connections were still authenticating ` +
           `(maxUnauthenticated) and a new one came`,
+        "warn",
       );
       oldest.close();
     }
@@ -236,7 +242,7 @@ export class Server {
       try {
         conn = await listener.accept();
       } catch (error) {
-        this.#writeLog(`accept failed: ${(error as Error).message}`);
+        this.#writeLog(`accept failed: ${(error as Error).message}`, "error");
         continue;
       }
       if (conn === null) return;
@@ -349,9 +355,7 @@ export class Server {
     await this.#persistence.close();
   }
 
-  #writeLog(message: string): void {
-    if (this.#log) {
-      console.error(`[cyberdb ${new Date().toISOString()}] ${message}`);
-    }
+  #writeLog(message: string, level: LogLevel = "info", fields?: LogFields): void {
+    this.#log?.(level, message, fields);
   }
 }

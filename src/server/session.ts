@@ -15,6 +15,7 @@ import type { Journal } from "../store/journal.ts";
 import { applyRequest, type RequestTarget } from "../store/request.ts";
 import type { SessionLimits } from "./limits.ts";
 import { SessionWatches } from "./watches.ts";
+import type { LogFields, LogLevel } from "../log.ts";
 
 /** Largest handshake frame accepted before authentication. */
 export const HANDSHAKE_FRAME_LIMIT = 4096;
@@ -38,8 +39,8 @@ export interface SessionContext extends RequestTarget {
   limits: SessionLimits;
   /** Counters for `info`. */
   stats: { requests: number };
-  /** Writes a log line, when logging is on. */
-  log(message: string): void;
+  /** Writes a log line, when logging is on (level `info` unless given). */
+  log(message: string, level?: LogLevel, fields?: LogFields): void;
   /** Called after each journal commit (to compact a grown journal). */
   afterCommit(): void;
   /** The server's `info`. */
@@ -99,7 +100,10 @@ export async function serveSession(
     channel.maxFrameSize = context.maxFrameSize;
     const { outputBufferSoft: soft, outputBufferHard: hard, writeTimeout } = context.limits;
     const overHard = (unsent: number) => {
-      context.log(`${peer}: ${unsent} bytes of replies unsent, over the limit of ${hard}; closing the connection`);
+      context.log(
+        `${peer}: ${unsent} bytes of replies unsent, over the limit of ${hard}; closing the connection`,
+        "warn",
+      );
       channel.close();
     };
     await channel.readFrames(
@@ -133,13 +137,13 @@ export async function serveSession(
     );
   } catch (error) {
     if (error instanceof FrameTooLargeError) {
-      context.log(`${peer}: ${error.message}; closing the connection`);
+      context.log(`${peer}: ${error.message}; closing the connection`, "warn");
       // The requests before the oversize frame were applied: answer them first.
       await sendReplies().catch(() => {});
       channel.send(errorReply(0, error.code, error.message));
       await channel.drain();
     } else if (!channel.closed) {
-      context.log(`${peer}: ${(error as Error).message}; closing the connection`);
+      context.log(`${peer}: ${(error as Error).message}; closing the connection`, "warn");
     }
   } finally {
     watches.close();
@@ -169,7 +173,7 @@ async function handshake(
       if (step.send) channel.send(step.send);
       if (step.refused !== undefined) {
         await channel.drain();
-        context.log(`${peer}: refused: ${step.refused}`);
+        context.log(`${peer}: refused: ${step.refused}`, "warn");
         return false;
       }
       if (!step.done) continue;
@@ -195,7 +199,7 @@ function handleRequest(context: SessionContext, frame: Uint8Array): { reply: Uin
   context.stats.requests++;
   const applied = applyRequest(context, frame);
   if (applied.error) {
-    if (applied.internal) context.log(`internal error on request ${applied.id}: ${applied.internal.stack}`);
+    if (applied.internal) context.log(`internal error on request ${applied.id}: ${applied.internal.stack}`, "error");
     return { reply: errorReply(applied.id, applied.error.code, applied.error.message) };
   }
   const { id, op, result, wrote } = applied;

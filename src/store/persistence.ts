@@ -30,13 +30,14 @@ import {
 } from "./journal.ts";
 import { capture, decodeSnapshot, encodeCapture, type JournalPosition } from "./snapshot.ts";
 import type { Store } from "./store.ts";
+import type { LogFields, LogLevel } from "../log.ts";
 
 /** The snapshots and journal of one server. */
 export class Persistence {
   /** The journal, once opened. */
   journal: Journal | undefined;
   #store: Store;
-  #log: (message: string) => void;
+  #log: (message: string, level?: LogLevel, fields?: LogFields) => void;
   /** Journal position of the tables in memory before any journal was opened (from the last `load`). */
   #loaded: JournalPosition = { epoch: 0, offset: 0 };
   #didLoad = false;
@@ -45,13 +46,13 @@ export class Persistence {
   #saving: Promise<void> = Promise.resolve();
   #compacting: Promise<void> | undefined;
   /** When the last snapshot finished, and how. */
-  lastSnapshot: { at: Date; path: string; ok: boolean; error?: string } | undefined;
+  lastSnapshot: { at: Date; path: string; ok: boolean; error?: string; loaded?: boolean } | undefined;
 
   /**
    * @param store the tables
    * @param log writes a log line
    */
-  constructor(store: Store, log: (message: string) => void) {
+  constructor(store: Store, log: (message: string, level?: LogLevel, fields?: LogFields) => void) {
     this.#store = store;
     this.#log = log;
   }
@@ -85,6 +86,7 @@ export class Persistence {
     } catch (error) {
       throw new SnapshotCorruptError(`cannot read snapshot ${path}: ${(error as Error).message}`, { cause: error });
     }
+    const started = performance.now();
     const { store, position } = decodeSnapshot(bytes, path);
     // A compaction under way snapshots the tables at some point: let it finish before they change.
     for (let i = 0; i < 100 && this.#compacting; i++) await this.#compacting.catch(() => {});
@@ -92,7 +94,17 @@ export class Persistence {
     this.#loaded = position;
     this.#didLoad = true;
     const count = store.tables.size;
-    this.#log(`loaded ${count} ${count === 1 ? "table" : "tables"} from ${path}`);
+    let entries = 0;
+    for (const table of store.tables.values()) entries += table.size;
+    const ms = Math.round((performance.now() - started) * 10) / 10;
+    this.lastSnapshot = { at: new Date(), path, ok: true, loaded: true };
+    this.#log(
+      `loaded ${count} ${count === 1 ? "table" : "tables"} and ${entries} ${
+        entries === 1 ? "entry" : "entries"
+      } from ${path} in ${ms} ms`,
+      "info",
+      { tables: count, entries, ms, bytes: bytes.length, path },
+    );
     // The journal no longer describes these tables: start a fresh one from them.
     if (this.journal) {
       this.#compacting = this.#compact(true).finally(() => this.#compacting = undefined);
@@ -112,7 +124,7 @@ export class Persistence {
         const bytes = await encodeCapture(captured);
         await runtime.writeFileAtomic(path, bytes);
         this.lastSnapshot = { at: new Date(), path, ok: true };
-        this.#log(`saved ${bytes.length} bytes to ${path}`);
+        this.#log(`saved ${bytes.length} bytes to ${path}`, "info", { bytes: bytes.length, path });
       } catch (error) {
         this.lastSnapshot = { at: new Date(), path, ok: false, error: (error as Error).message };
         throw error;
@@ -133,7 +145,7 @@ export class Persistence {
         if (running) return;
         running = true;
         this.checkpoint()
-          .catch((error) => this.#log(`backup to ${path} failed: ${(error as Error).message}`))
+          .catch((error) => this.#log(`backup to ${path} failed: ${(error as Error).message}`, "error"))
           .finally(() => running = false);
       }, interval * 1000);
     }
@@ -207,11 +219,13 @@ export class Persistence {
       this.#log(
         `repaired journal ${path}: cut at byte ${parsed.corruptAt}, dropping ${bytes.length - parsed.corruptAt} ` +
           `bytes; the original is in ${aside}`,
+        "warn",
       );
     } else if (parsed.validLength < bytes.length) {
       this.#log(
-        `warning: journal ${path} ends with a torn record (a crash mid-write); dropped its ` +
+        `journal ${path} ends with a torn record (a crash mid-write); dropped its ` +
           `${bytes.length - parsed.validLength} bytes`,
+        "warn",
       );
       if (parsed.epoch !== undefined) await runtime.truncate(path, parsed.validLength);
     }
@@ -227,7 +241,7 @@ export class Persistence {
       try {
         this.#store.apply(op, table, args);
       } catch (error) {
-        this.#log(`warning: replaying ${String(op)} on ${String(table)} failed: ${(error as Error).message}`);
+        this.#log(`replaying ${String(op)} on ${String(table)} failed: ${(error as Error).message}`, "warn");
       }
       count++;
     }
@@ -273,7 +287,7 @@ export class Persistence {
   /** Compacts if the journal grew past its limit; call after commits. */
   maybeCompact(): void {
     if (this.journal && this.#journalOptions && this.journal.size > this.#journalOptions.maxSize) {
-      this.compact().catch((error) => this.#log(`compaction failed: ${(error as Error).message}`));
+      this.compact().catch((error) => this.#log(`compaction failed: ${(error as Error).message}`, "error"));
     }
   }
 
