@@ -32,32 +32,13 @@ import {
 import { checkArguments } from "../../protocol/codec.ts";
 import { checkRequest } from "../../store/store.ts";
 import { type Arg, type RedisCalls, ScriptError, translate } from "./calls.ts";
+import type { RedisOptions } from "./options.ts";
 import { dictOps, type Handler } from "./dict_ops.ts";
 import { DEFAULT_PREFIX } from "./keys.ts";
 import { listOps } from "./list_ops.ts";
 import { type ScriptName, SCRIPTS } from "./scripts.ts";
 import { tableOps } from "./table_ops.ts";
 import { type RedisWatchHost, watchRedis } from "./watch.ts";
-
-/** Where the tables live in Redis, and how to reach it (see `connectRedis`). */
-export interface RedisOptions {
-  /** `redis://[user:password@]host:port[/db]`, or `rediss://…` for TLS. Default `redis://127.0.0.1:6379`. */
-  url?: string;
-  /** A Redis Cluster instead: some of its nodes as `"host:port"`; the rest are discovered. */
-  cluster?: string[];
-  /** Redis AUTH password (for a Cluster, of every node). */
-  password?: string;
-  /** Redis ACL user name. */
-  username?: string;
-  /** The first part of every key: `<prefix>:{table}…`. Default `"cyberdb"`. */
-  prefix?: string;
-  /** Milliseconds to wait for the first connection. Default 10,000. */
-  connectTimeout?: number;
-  /** Milliseconds after which a request with no reply rejects with `TIMEOUT`. Default: no limit. */
-  commandTimeout?: number;
-  /** Not available here: cyberdb's encryption is its own protocol's. Use a `rediss://` URL (TLS). */
-  encrypt?: boolean;
-}
 
 const CODES = new Set(["NO_SUCH_TABLE", "WRONG_TYPE", "TABLE_EXISTS", "INDEX_OUT_OF_RANGE", "KEY_NOT_FOUND"]);
 const UNAVAILABLE = /^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY)\b/;

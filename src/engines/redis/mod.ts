@@ -7,9 +7,9 @@
  */
 import { Client } from "../../client/client.ts";
 import { UnsupportedError } from "../../errors.ts";
-import type { RedisOptions } from "./engine.ts";
+import type { RedisOptions } from "./options.ts";
 
-export type { RedisOptions } from "./engine.ts";
+export type { RedisOptions } from "./options.ts";
 
 /**
  * Connects to Redis or Valkey — one node, or a Cluster — and returns a
