@@ -58,6 +58,7 @@ Options:
   --log-level <level>        least severe log lines written: debug | info | warn | error (default info)
   --log-format <format>      text (one line per event: time, level, message, key=value fields) or
                              json (one JSON object per line: time, level, message, fields) (default text)
+  --metrics <host:port>      serve Prometheus metrics over HTTP there (e.g. 127.0.0.1:9981)
   --quiet                    no log lines
   -h, --help                 show this help
   -v, --version              print the version and exit
@@ -81,6 +82,7 @@ const FLAGS = {
   "max-memory": { type: "string" },
   whitelist: { type: "string" },
   quiet: { type: "boolean" },
+  metrics: { type: "string" },
   "log-level": { type: "string" },
   "log-format": { type: "string" },
 } as const;
@@ -105,6 +107,7 @@ interface ServeOptions {
   whitelist?: string[];
   quiet: boolean;
   logLevel?: LogLevel;
+  metrics?: { hostname: string; port: number };
   logFormat?: LogFormat;
 }
 
@@ -136,6 +139,7 @@ function parseServeArgs(args: string[]): ServeOptions | "help" | "version" {
     },
     whitelist: values.whitelist?.split(",").map((s) => s.trim()).filter((s) => s !== ""),
     quiet: values.quiet ?? false,
+    metrics: hostPortFlag("metrics", values.metrics),
     logLevel: oneOf("log-level", values["log-level"], LOG_LEVELS),
     logFormat: oneOf("log-format", values["log-format"], LOG_FORMATS),
   };
@@ -170,6 +174,16 @@ function bytesFlag(name: string, value: string | undefined, max = 1024 ** 3): nu
   return bytes;
 }
 
+/** A `host:port` flag (`[::1]:9981` for IPv6); port 0 for any free port. */
+function hostPortFlag(name: string, text: string | undefined): { hostname: string; port: number } | undefined {
+  if (text === undefined) return undefined;
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
+  if (!match || Number(match[3]) > 65535) {
+    throw new FlagError(`--${name} must be host:port, such as 127.0.0.1:9981, got ${JSON.stringify(text)}`);
+  }
+  return { hostname: match[1] ?? match[2], port: Number(match[3]) };
+}
+
 /** A flag that takes one of a few words. */
 function oneOf<T extends string>(name: string, text: string | undefined, words: readonly T[]): T | undefined {
   if (text === undefined) return undefined;
@@ -193,6 +207,7 @@ async function serve(options: ServeOptions): Promise<number> {
   const server = new Server({ log: options.quiet ? false : { level: options.logLevel, format: options.logFormat } });
   try {
     if (options.whitelist) server.setIpWhitelist(options.whitelist);
+    if (options.metrics) await server.serveMetrics(options.metrics);
     if (options.db !== undefined) {
       if (await runtime.exists(options.db)) await server.load(options.db);
       server.setBackup(options.db, { interval: options.backupInterval });

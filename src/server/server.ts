@@ -19,6 +19,7 @@ import { Store } from "../store/store.ts";
 import { type ResolvedStartOptions, resolveStartOptions, type StartOptions } from "./start_options.ts";
 import { IpWhitelist } from "./whitelist.ts";
 import { type LogFields, type LoggerOptions, type LogLevel, type LogWriter, makeLogger } from "../log.ts";
+import { type MetricsEndpoint, renderMetrics, RequestMetrics, serveMetrics } from "./metrics.ts";
 
 export { DEFAULT_MAX_CONNECTIONS, type StartOptions } from "./start_options.ts";
 
@@ -86,6 +87,8 @@ export class Server {
   /** Reclaims expired entries no client touches. */
   #expiry = new ActiveExpiry(this.#store);
   #stats = { requests: 0, connections: 0, refused: 0 };
+  #metrics = new RequestMetrics();
+  #metricsEndpoint: MetricsEndpoint | undefined;
   #startedAt = 0;
 
   /**
@@ -154,6 +157,7 @@ export class Server {
       memoryRefusal: resolved.maxMemory > 0 ? this.#memoryGauge(resolved.maxMemory) : undefined,
       watchBuffer: resolved.watchBuffer,
       stats: this.#stats,
+      metrics: this.#metrics,
       log: (message, level, fields) => this.#writeLog(message, level, fields),
       journal: () => persistence.journal,
       afterCommit: () => persistence.maybeCompact(),
@@ -345,7 +349,33 @@ export class Server {
    * Stops listening, closes every connection, stops backups, and closes the
    * journal (written and fsynced). Safe to call more than once.
    */
+  /**
+   * Serves Prometheus metrics over HTTP at `address` (any path; `server.ts --metrics <host:port>`):
+   * connections, requests by op, errors by code, a request latency histogram, memory, table sizes,
+   * journal size and the last snapshot. Stops at {@link Server.close}.
+   *
+   * @param address where to listen; port 0 for any free port
+   * @returns where it listens
+   * @example
+   * ```ts
+   * import { Server } from "./server.ts";
+   * const server = new Server();
+   * const { port } = await server.serveMetrics({ hostname: "127.0.0.1", port: 0 });
+   * console.log(port > 0); // true
+   * await server.close();
+   * ```
+   */
+  async serveMetrics(address: { hostname: string; port: number }): Promise<{ hostname: string; port: number }> {
+    this.#metricsEndpoint?.close();
+    this.#metricsEndpoint = await serveMetrics(address, () => renderMetrics(this.#metrics, this.info()));
+    const { hostname, port } = this.#metricsEndpoint;
+    this.#writeLog(`metrics on http://${hostname}:${port}/metrics`, "info", { hostname, port });
+    return { hostname, port };
+  }
+
   async close(): Promise<void> {
+    this.#metricsEndpoint?.close();
+    this.#metricsEndpoint = undefined;
     this.#listener?.close();
     this.#listener = undefined;
     this.#expiry.stop();

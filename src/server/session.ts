@@ -16,6 +16,7 @@ import { applyRequest, type RequestTarget } from "../store/request.ts";
 import type { SessionLimits } from "./limits.ts";
 import { SessionWatches } from "./watches.ts";
 import type { LogFields, LogLevel } from "../log.ts";
+import type { RequestMetrics } from "./metrics.ts";
 
 /** Largest handshake frame accepted before authentication. */
 export const HANDSHAKE_FRAME_LIMIT = 4096;
@@ -39,6 +40,8 @@ export interface SessionContext extends RequestTarget {
   limits: SessionLimits;
   /** Counters for `info`. */
   stats: { requests: number };
+  /** Requests by op, errors by code, latency (for `--metrics`). */
+  metrics: RequestMetrics;
   /** Writes a log line, when logging is on (level `info` unless given). */
   log(message: string, level?: LogLevel, fields?: LogFields): void;
   /** Called after each journal commit (to compact a grown journal). */
@@ -197,7 +200,13 @@ async function handshake(
  */
 function handleRequest(context: SessionContext, frame: Uint8Array): { reply: Uint8Array; wrote?: Journal } {
   context.stats.requests++;
+  const started = performance.now();
   const applied = applyRequest(context, frame);
+  context.metrics.observe(
+    applied.error ? "error" : applied.op,
+    (performance.now() - started) / 1000,
+    applied.error?.code,
+  );
   if (applied.error) {
     if (applied.internal) context.log(`internal error on request ${applied.id}: ${applied.internal.stack}`, "error");
     return { reply: errorReply(applied.id, applied.error.code, applied.error.message) };

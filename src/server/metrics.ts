@@ -1,0 +1,199 @@
+/**
+ * Prometheus metrics of a server: counters the request path bumps (requests
+ * by op, errors by code, a latency histogram with fixed buckets — no
+ * allocation per request once an op or code has been seen), and the text
+ * exposition format (version 0.0.4) served over plain HTTP on `--metrics`.
+ * The HTTP side is a minimal GET responder over the runtime's TCP listener.
+ *
+ * @module
+ */
+import { runtime } from "../runtime/mod.ts";
+import type { Conn, Listener } from "../runtime/mod.ts";
+import type { ServerInfo } from "../protocol/messages.ts";
+
+/** Upper bounds in seconds of the request latency histogram's buckets (`+Inf` is implied). */
+export const LATENCY_BUCKETS: readonly number[] = [
+  0.00005,
+  0.0001,
+  0.00025,
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.1,
+  1,
+];
+
+/** The counters the request path updates. */
+export class RequestMetrics {
+  /** Requests applied, by op. */
+  readonly byOp: Map<string, number> = new Map();
+  /** Error replies, by code. */
+  readonly byCode: Map<string, number> = new Map();
+  /** Per-bucket (not cumulative) counts; the last is `+Inf`. */
+  readonly buckets: Float64Array = new Float64Array(LATENCY_BUCKETS.length + 1);
+  /** Sum of observed latencies, seconds. */
+  sum = 0;
+  /** Observations. */
+  count = 0;
+
+  /**
+   * Counts one request.
+   *
+   * @param op the request's op
+   * @param seconds how long applying it took
+   * @param code the error code of its reply, if it failed
+   */
+  observe(op: string, seconds: number, code?: string): void {
+    this.byOp.set(op, (this.byOp.get(op) ?? 0) + 1);
+    if (code !== undefined) this.byCode.set(code, (this.byCode.get(code) ?? 0) + 1);
+    let at = 0;
+    while (at < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[at]) at++;
+    this.buckets[at]++;
+    this.sum += seconds;
+    this.count++;
+  }
+}
+
+function label(value: string): string {
+  return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+}
+
+/**
+ * Renders the metrics in the Prometheus text exposition format.
+ *
+ * @param metrics the request counters
+ * @param info the server's `info()`
+ * @returns the exposition text, ending with a newline
+ * @example
+ * ```ts
+ * import { RequestMetrics, renderMetrics } from "./metrics.ts";
+ * import { Server } from "./server.ts";
+ * const server = new Server();
+ * await server.start({ port: 0 });
+ * console.log(renderMetrics(new RequestMetrics(), server.info()).includes("# TYPE cyberdb_requests_total counter"));
+ * await server.close();
+ * ```
+ */
+export function renderMetrics(metrics: RequestMetrics, info: ServerInfo): string {
+  const out: string[] = [];
+  const family = (name: string, type: string, help: string, samples: [string, number][]) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) out.push(`${name}${labels} ${value}`);
+  };
+  family("cyberdb_uptime_seconds", "gauge", "Seconds since the server started.", [["", info.uptime]]);
+  family("cyberdb_connections", "gauge", "Connections open now.", [["", info.connections.current]]);
+  family("cyberdb_connections_total", "counter", "Connections accepted since start.", [["", info.connections.total]]);
+  family("cyberdb_connections_refused_total", "counter", "Connections refused since start.", [[
+    "",
+    info.connections.refused,
+  ]]);
+  family(
+    "cyberdb_requests_total",
+    "counter",
+    "Requests applied, by op.",
+    [...metrics.byOp].map(([op, n]) => [`{op="${label(op)}"}`, n]),
+  );
+  family(
+    "cyberdb_errors_total",
+    "counter",
+    "Error replies, by code.",
+    [...metrics.byCode].map(([code, n]) => [`{code="${label(code)}"}`, n]),
+  );
+  out.push(
+    "# HELP cyberdb_request_duration_seconds Time to apply a request (before any journal commit).",
+    "# TYPE cyberdb_request_duration_seconds histogram",
+  );
+  let cumulative = 0;
+  for (let at = 0; at <= LATENCY_BUCKETS.length; at++) {
+    cumulative += metrics.buckets[at];
+    const le = at < LATENCY_BUCKETS.length ? String(LATENCY_BUCKETS[at]) : "+Inf";
+    out.push(`cyberdb_request_duration_seconds_bucket{le="${le}"} ${cumulative}`);
+  }
+  out.push(`cyberdb_request_duration_seconds_sum ${metrics.sum}`);
+  out.push(`cyberdb_request_duration_seconds_count ${metrics.count}`);
+  family("cyberdb_memory_rss_bytes", "gauge", "Resident memory of the server process.", [["", info.memory.rss]]);
+  family(
+    "cyberdb_table_size",
+    "gauge",
+    "Entries (dict) or items (list) of each table.",
+    info.tables.map((t) => [`{table="${label(t.name)}",type="${t.type}"}`, t.size]),
+  );
+  family("cyberdb_journal_bytes", "gauge", "Size of the journal (0 when not journaling).", [[
+    "",
+    info.journal?.size ?? 0,
+  ]]);
+  const snapshot = info.lastSnapshot;
+  family(
+    "cyberdb_last_snapshot_timestamp_seconds",
+    "gauge",
+    "When the last snapshot was saved or loaded (0: none yet).",
+    [["", snapshot === null ? 0 : new Date(snapshot.at).getTime() / 1000]],
+  );
+  family("cyberdb_last_snapshot_ok", "gauge", "1 when the last snapshot succeeded.", [[
+    "",
+    snapshot?.ok === false ? 0 : 1,
+  ]]);
+  return `${out.join("\n")}\n`;
+}
+
+/** A running metrics endpoint. */
+export interface MetricsEndpoint {
+  /** Where it listens. */
+  readonly hostname: string;
+  /** Its port (the real one when 0 was asked for). */
+  readonly port: number;
+  /** Stops listening. */
+  close(): void;
+}
+
+/**
+ * Serves `GET /metrics` (any path answers the same) as Prometheus text over HTTP/1.0.
+ *
+ * @param address where to listen
+ * @param render the exposition text, made per scrape
+ * @returns the endpoint
+ * @example
+ * ```ts
+ * import { serveMetrics } from "./metrics.ts";
+ * const endpoint = await serveMetrics({ hostname: "127.0.0.1", port: 0 }, () => "up 1\n");
+ * endpoint.close();
+ * ```
+ */
+export async function serveMetrics(
+  address: { hostname: string; port: number },
+  render: () => string,
+): Promise<MetricsEndpoint> {
+  const listener: Listener = await runtime.listen(address);
+  (async () => {
+    for (;;) {
+      const conn = await listener.accept().catch(() => null);
+      if (conn === null) return;
+      answer(conn, render).catch(() => conn.close());
+    }
+  })();
+  return { hostname: listener.addr.hostname, port: listener.addr.port, close: () => listener.close() };
+}
+
+async function answer(conn: Conn, render: () => string): Promise<void> {
+  const decoder = new TextDecoder();
+  let head = "";
+  const until = Date.now() + 5000;
+  while (!head.includes("\r\n\r\n") && head.length < 8192 && Date.now() < until) {
+    const chunk = await conn.read();
+    if (chunk === null) break;
+    head += decoder.decode(chunk, { stream: true });
+  }
+  const ok = head.startsWith("GET ");
+  const body = ok ? render() : "only GET\n";
+  const bytes = new TextEncoder().encode(body);
+  const status = ok ? "200 OK" : "405 Method Not Allowed";
+  await conn.write(new TextEncoder().encode(
+    `HTTP/1.0 ${status}\r\ncontent-type: text/plain; version=0.0.4; charset=utf-8\r\n` +
+      `content-length: ${bytes.length}\r\nconnection: close\r\n\r\n`,
+  ));
+  await conn.write(bytes);
+  conn.close();
+}
