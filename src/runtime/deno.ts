@@ -340,6 +340,11 @@ export const denoRuntime: Runtime = {
     });
     return () => listeners.forEach(([signal, listener]) => Deno.removeSignalListener(signal, listener));
   },
+  onHangupSignal(handler) {
+    const listener = () => handler();
+    Deno.addSignalListener("SIGHUP", listener);
+    return () => Deno.removeSignalListener("SIGHUP", listener);
+  },
   env(name) {
     try {
       // Never prompt for it: a variable we may not read is one that is not set.

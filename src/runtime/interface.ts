@@ -135,6 +135,8 @@ export interface Runtime {
   copyFile(from: string, to: string): Promise<void>;
   /** Calls `handler` on SIGINT or SIGTERM; returns a function that stops listening. */
   onShutdownSignal(handler: (signal: string) => void): () => void;
+  /** Calls `handler` on SIGHUP (which then no longer ends the process); returns a function that stops listening. */
+  onHangupSignal(handler: () => void): () => void;
   /** An environment variable, or `undefined` (also when reading the environment is not allowed). */
   env(name: string): string | undefined;
   /** Resident set size of this process, in bytes. */

@@ -170,6 +170,12 @@ export const nodeRuntime: Runtime = {
       process.off("SIGTERM", listener);
     };
   },
+  onHangupSignal(handler) {
+    const process = nodeProcess();
+    const listener = () => handler();
+    process.on("SIGHUP", listener);
+    return () => process.off("SIGHUP", listener);
+  },
   env: (name) => nodeProcess().env[name],
   memoryUsage: () => nodeProcess().memoryUsage().rss,
   unrefTimer(id: TimerId) {

@@ -330,13 +330,24 @@ export class Server {
    * closes (the journal fsynced).
    */
   async run(options: StartOptions = {}): Promise<void> {
-    await this.start(options);
+    // SIGHUP would end the process by default. There is nothing to reopen (logs go to stderr, the
+    // journal and snapshot paths are held open or rewritten atomically), so it is logged and ignored.
+    const stopHangup = runtime.onHangupSignal(() =>
+      this.#writeLog("SIGHUP received: nothing to reopen (logs go to stderr); still serving", "info")
+    );
+    try {
+      await this.start(options);
+    } catch (error) {
+      stopHangup();
+      throw error;
+    }
     const signal = await new Promise<string>((resolve) => {
       const stop = runtime.onShutdownSignal((name) => {
         stop();
         resolve(name);
       });
     });
+    stopHangup();
     this.#writeLog(`${signal} received, shutting down`);
     try {
       await this.#persistence.checkpoint();
