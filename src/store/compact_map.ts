@@ -5,17 +5,15 @@
  * against about 160 MB of V8 heap as a `Map`, and the garbage collector has
  * nothing to trace.
  *
- * - Records `[key length × 4 + key kind][value length][key][value]` (the two
- *   numbers as LEB128 varints: 2 bytes for short keys and values) are
- *   appended to an arena of 1 MiB pages (allocated one at a time, so growing
- *   never copies). A value rewritten with the same length is overwritten in
- *   place; otherwise the record moves to the end and the old bytes become
- *   dead until the next compaction.
+ * - Each entry's key and value are one record in a paged arena
+ *   (`record_arena.ts`). A value rewritten with the same length is
+ *   overwritten in place; otherwise the record moves to the end and the old
+ *   bytes become dead until the next compaction.
  * - Entries are numbered in insertion order (the order `keys()` reports);
  *   entry `e` points at its record and remembers its key's hash. A deleted
  *   entry leaves a hole until the next compaction.
- * - Lookup is open addressing with linear probing over entry numbers. The hash
- *   is seeded per map, so keys chosen to collide on one server do not collide
+ * - Lookup is open addressing with linear probing over entry numbers
+ *   (`slot_table.ts`). The hash is seeded per map, so keys chosen to collide on one server do not collide
  *   on another. Keys are stored in the exact form of `dict_key.ts`.
  * - An entry may expire: its time (epoch ms by the store's clock) is kept per
  *   entry in a `Float64Array` allocated with the first expiry, so a map that
@@ -26,13 +24,12 @@
  * @module
  */
 import { now } from "./clock.ts";
-import { decodeKey, KeyBytes, LATIN1 } from "./dict_key.ts";
+import { KeyBytes } from "./dict_key.ts";
 import { ExpiryTimes } from "./expiry_times.ts";
-import { grown, release, varintSize, writeVarint } from "./typed_arrays.ts";
+import { RecordArena } from "./record_arena.ts";
+import { buildSlots, emptySlot, slotOf } from "./slot_table.ts";
+import { grown, release } from "./typed_arrays.ts";
 import type { Key } from "./values.ts";
-
-/** Size of a full arena page, and of the first page of a new map. */
-const PAGE = 1 << 20, FIRST_PAGE = 256;
 /** The page of a deleted entry. */
 const DELETED = 0xffffffff;
 /** Dead bytes and holes tolerated before a compaction, whatever the map's size. */
@@ -56,16 +53,8 @@ export interface SavedKey {
 export class CompactMap {
   /** While set (an atomic batch), nothing is compacted or released, so saved state stays valid. */
   #holding = false;
-  /** Arena pages: records never straddle two; a record over half a page gets a page of its own. */
-  #pages: Uint8Array[] = [new Uint8Array(FIRST_PAGE)];
-  /** The page records are appended to, and its bytes in use. */
-  #current = 0;
-  #fill = 0;
-  /** Offset of the space the last {@link #reserve} found. */
-  #lastAt = 0;
-  /** Record bytes written, live or dead; and those of records no entry points at. */
-  #used = 0;
-  #dead = 0;
+  /** The records, and the reader of the one last parsed. */
+  #arena = new RecordArena();
   /** Entry → page of its record, or {@link DELETED}. */
   #page = new Uint32Array(64);
   /** Entry → offset of its record in its page. */
@@ -85,13 +74,6 @@ export class CompactMap {
   /** The key last looked up, and its hash. */
   readonly #key = new KeyBytes();
   #keyHash = 0;
-  // The record #read parsed last: its page, key kind, key length, value offset and length, end.
-  #rBytes = this.#pages[0];
-  #rKind = LATIN1;
-  #rKeyLength = 0;
-  #rValue = 0;
-  #rValueLength = 0;
-  #rEnd = 0;
 
   /** Number of entries (expired ones not counted, even before they are removed). */
   get size(): number {
@@ -128,12 +110,13 @@ export class CompactMap {
     if (slot >= 0) {
       const entry = this.#slots[slot] - 1;
       this.#setExpiry(entry, expiresAt);
+      const arena = this.#arena;
       this.#read(entry);
-      if (this.#rValueLength === value.length) {
-        this.#rBytes.set(value, this.#rValue);
+      if (arena.valueLength === value.length) {
+        arena.bytes.set(value, arena.value);
         return;
       }
-      this.#dead += this.#rEnd - this.#at[entry];
+      arena.dead += arena.end - this.#at[entry];
       this.#append(entry, value);
       this.#compactIfWasteful();
       return;
@@ -162,14 +145,8 @@ export class CompactMap {
       for (const array of [this.#page, this.#at, this.#hashes, this.#slots]) release(array);
       this.#expires.clear();
     }
-    this.#pages = [new Uint8Array(FIRST_PAGE)];
-    this.#current =
-      this.#fill =
-      this.#used =
-      this.#dead =
-      this.#entries =
-      this.#size =
-        0;
+    this.#arena = new RecordArena();
+    this.#entries = this.#size = 0;
     this.#page = new Uint32Array(64);
     this.#at = new Uint32Array(64);
     this.#hashes = new Uint32Array(64);
@@ -226,21 +203,18 @@ export class CompactMap {
     this.#slots[~slot] = entry + 1;
     this.#size++;
     this.#read(entry);
-    this.#dead -= this.#rEnd - saved.at;
+    this.#arena.dead -= this.#arena.end - saved.at;
     this.#setExpiry(entry, saved.expiresAt);
   }
 
   /** Everything, to put back with the returned function (a `clear` undone, while {@link hold}ing). */
   saveAll(): () => void {
-    const pages = this.#pages, current = this.#current, fill = this.#fill, used = this.#used, dead = this.#dead;
+    const arena = this.#arena, restoreArena = arena.save();
     const page = this.#page, at = this.#at, hashes = this.#hashes, entries = this.#entries, size = this.#size;
     const slots = this.#slots, expires = this.#expires;
     return () => {
-      this.#pages = pages;
-      this.#current = current;
-      this.#fill = fill;
-      this.#used = used;
-      this.#dead = dead;
+      this.#arena = arena;
+      restoreArena();
       this.#page = page;
       this.#at = at;
       this.#hashes = hashes;
@@ -345,12 +319,7 @@ export class CompactMap {
   /** An independent copy, made with a few memory copies (for snapshots). */
   copy(): CompactMap {
     const copy = new CompactMap();
-    copy.#pages = this.#pages.map((page, i) => i === this.#current ? page.slice(0, this.#fill) : page.slice());
-    // Appends go to a fresh page: the copy of the current one was cut to its fill.
-    copy.#current = copy.#pages.length;
-    copy.#pages.push(new Uint8Array(FIRST_PAGE));
-    copy.#used = this.#used;
-    copy.#dead = this.#dead;
+    copy.#arena = this.#arena.copy();
     copy.#page = this.#page.slice(0, Math.max(this.#entries, 1));
     copy.#at = this.#at.slice(0, Math.max(this.#entries, 1));
     copy.#hashes = this.#hashes.slice(0, Math.max(this.#entries, 1));
@@ -378,10 +347,7 @@ export class CompactMap {
 
   /** The slot of a live entry. */
   #slotOf(entry: number): number {
-    const slots = this.#slots, mask = slots.length - 1;
-    for (let slot = this.#hashes[entry] & mask;; slot = (slot + 1) & mask) {
-      if (slots[slot] === entry + 1) return slot;
-    }
+    return slotOf(this.#slots, this.#hashes, entry);
   }
 
   #setExpiry(entry: number, expiresAt: number): void {
@@ -400,115 +366,42 @@ export class CompactMap {
     }
   }
 
-  /** Parses the record of `entry` into the `#r…` fields. */
+  /** Parses the record of `entry` (into the arena's reader fields). */
   #read(entry: number): void {
-    this.#parse(this.#pages[this.#page[entry]], this.#at[entry]);
-  }
-
-  /** Parses the record at `at` of `bytes` into the `#r…` fields. */
-  #parse(bytes: Uint8Array, at: number): void {
-    this.#rBytes = bytes;
-    let head = 0, length = 0;
-    for (let shift = 0;; shift += 7) {
-      const b = bytes[at++];
-      head += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) break;
-    }
-    for (let shift = 0;; shift += 7) {
-      const b = bytes[at++];
-      length += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) break;
-    }
-    this.#rKind = head & 3;
-    this.#rKeyLength = (head - (head & 3)) / 4;
-    this.#rValue = at + this.#rKeyLength;
-    this.#rValueLength = length;
-    this.#rEnd = this.#rValue + length;
+    this.#arena.read(this.#page[entry], this.#at[entry]);
   }
 
   #keyEquals(entry: number): boolean {
     this.#read(entry);
-    return this.#key.equals(this.#rBytes, this.#rValue - this.#rKeyLength, this.#rKeyLength, this.#rKind);
+    return this.#arena.keyEquals(this.#key);
   }
 
   #keyOf(entry: number): Key {
     this.#read(entry);
-    return decodeKey(this.#rBytes, this.#rValue - this.#rKeyLength, this.#rKeyLength, this.#rKind);
+    return this.#arena.key();
   }
 
   #valueOf(entry: number): Uint8Array {
     this.#read(entry);
-    return this.#rBytes.subarray(this.#rValue, this.#rEnd);
+    return this.#arena.valueBytes();
   }
 
   /** Writes a record of the encoded key and `value` and points `entry` at it. */
   #append(entry: number, value: Uint8Array): void {
-    const keyLength = this.#key.length, head = keyLength * 4 + this.#key.kind;
-    const size = varintSize(head) + varintSize(value.length) + keyLength + value.length;
-    const page = this.#reserve(size);
-    this.#page[entry] = page;
-    const bytes = this.#pages[page];
-    let at = this.#at[entry] = this.#lastAt;
-    at = writeVarint(bytes, at, head);
-    at = writeVarint(bytes, at, value.length);
-    bytes.set(this.#key.bytes.subarray(0, keyLength), at);
-    bytes.set(value, at + keyLength);
-  }
-
-  /** Finds room for a record of `size` bytes; returns its page (and sets `#lastAt`). */
-  #reserve(size: number): number {
-    this.#used += size;
-    if (size > PAGE / 2) {
-      this.#pages.push(new Uint8Array(size));
-      this.#lastAt = 0;
-      return this.#pages.length - 1;
-    }
-    let page = this.#pages[this.#current];
-    if (this.#fill + size > page.length) {
-      if (page.length < PAGE) {
-        // The first page grows to a full one: small tables stay small.
-        let length = page.length * 2;
-        while (length < this.#fill + size) length *= 2;
-        const grown = new Uint8Array(Math.min(length, PAGE));
-        if (this.#fill + size <= grown.length) {
-          grown.set(page.subarray(0, this.#fill));
-          page = this.#pages[this.#current] = grown;
-        }
-      }
-      if (this.#fill + size > page.length) {
-        this.#pages.push(new Uint8Array(PAGE));
-        this.#current = this.#pages.length - 1;
-        this.#fill = 0;
-      }
-    }
-    this.#lastAt = this.#fill;
-    this.#fill += size;
-    return this.#current;
+    this.#page[entry] = this.#arena.append(this.#key, value);
+    this.#at[entry] = this.#arena.lastAt;
   }
 
   /** Empties a slot, moving later slots of the same probe run back (no tombstones). */
   #remove(slot: number): void {
-    const slots = this.#slots, mask = slots.length - 1;
-    const entry = slots[slot] - 1;
+    const entry = this.#slots[slot] - 1;
     this.#read(entry);
-    this.#dead += this.#rEnd - this.#at[entry];
+    this.#arena.dead += this.#arena.end - this.#at[entry];
     this.#page[entry] = DELETED;
     this.#expires.clearEntry(entry);
     this.#size--;
     while (this.#entries > 0 && this.#page[this.#entries - 1] === DELETED) this.#entries--;
-    let hole = slot;
-    for (let next = (slot + 1) & mask;; next = (next + 1) & mask) {
-      const occupant = slots[next];
-      if (occupant === 0) break;
-      const home = this.#hashes[occupant - 1] & mask;
-      // The occupant may move back to the hole unless its home lies cyclically in (hole, next].
-      const stays = hole <= next ? hole < home && home <= next : hole < home || home <= next;
-      if (!stays) {
-        slots[hole] = occupant;
-        hole = next;
-      }
-    }
-    slots[hole] = 0;
+    emptySlot(this.#slots, this.#hashes, slot);
   }
 
   /** Rewrites the arena and renumbers the entries once dead bytes or holes outweigh live ones. */
@@ -516,17 +409,12 @@ export class CompactMap {
   #compactIfWasteful(releasePages = false): void {
     if (this.#holding) return;
     const holes = this.#entries - this.#size;
-    const wasteful = (this.#dead > SLACK && this.#dead * 2 > this.#used) ||
+    const old = this.#arena;
+    const wasteful = (old.dead > SLACK && old.dead * 2 > old.used) ||
       (holes > SLACK / 64 && holes > this.#size);
     if (!wasteful) return;
-    const pages = this.#pages;
+    const pages = old.pages, arena = this.#arena = new RecordArena();
     const oldPage = this.#page, oldAt = this.#at, oldHashes = this.#hashes, oldEntries = this.#entries;
-    this.#pages = [new Uint8Array(FIRST_PAGE)];
-    this.#current =
-      this.#fill =
-      this.#used =
-      this.#dead =
-        0;
     const length = Math.max(64, Math.ceil(this.#size * 1.25));
     this.#page = new Uint32Array(length);
     this.#at = new Uint32Array(length);
@@ -535,14 +423,9 @@ export class CompactMap {
     let count = 0;
     for (let entry = 0; entry < oldEntries; entry++) {
       if (oldPage[entry] === DELETED) continue;
-      // Parsed where it lies: #read would look it up through the new arrays.
-      const bytes = pages[oldPage[entry]], at = oldAt[entry];
-      this.#parse(bytes, at);
-      const size = this.#rEnd - at;
-      const page = this.#reserve(size);
-      this.#pages[page].set(bytes.subarray(at, at + size), this.#lastAt);
-      this.#page[count] = page;
-      this.#at[count] = this.#lastAt;
+      // Copied from where it lies: #read would look it up through the new arrays.
+      this.#page[count] = arena.copyRecord(pages[oldPage[entry]], oldAt[entry]);
+      this.#at[count] = arena.lastAt;
       expires.move(entry, count);
       this.#hashes[count++] = oldHashes[entry];
     }
@@ -556,13 +439,7 @@ export class CompactMap {
   }
 
   #rehash(capacity: number): void {
-    const slots = new Int32Array(capacity), mask = capacity - 1;
-    for (let entry = 0; entry < this.#entries; entry++) {
-      if (this.#page[entry] === DELETED) continue;
-      let slot = this.#hashes[entry] & mask;
-      while (slots[slot] !== 0) slot = (slot + 1) & mask;
-      slots[slot] = entry + 1;
-    }
+    const slots = buildSlots(capacity, this.#entries, this.#hashes, this.#page, DELETED);
     release(this.#slots);
     this.#slots = slots;
   }
