@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { ClientHandshake, clientRefusal } from "../../crypto/handshake.ts";
 import {
   BadRequestError,
   ConnectionClosedError,
@@ -26,7 +25,7 @@ import {
   WATCH_EVENT,
 } from "../../protocol/messages.ts";
 import type { WatchSink, WatchTarget } from "../../client/watch.ts";
-import { RecordOpener, RecordSealer } from "../../crypto/record.ts";
+import { handshake } from "./handshake.ts";
 import { runtime, type TimerId } from "../../runtime/mod.ts";
 
 /** Options of `connect()`. */
@@ -373,50 +372,4 @@ export class Connection {
       `${why}; a request in flight may or may not have been applied, and was not retried`,
     );
   }
-}
-
-async function handshake(
-  channel: Channel,
-  options: ConnectOptions,
-  where: string,
-): Promise<void> {
-  const handshake = new ClientHandshake({
-    password: options.password,
-    encrypt: options.encrypt ?? false,
-    minIterations: options.minIterations,
-  });
-  for (;;) {
-    let step;
-    try {
-      step = await handshake.receive(await readHandshakeFrame(channel, where));
-    } catch (error) {
-      if (error instanceof CyberDBError && error.code === "AUTH_FAILED" && !channel.closed) {
-        channel.send(clientRefusal(error)); // so the server's log says why
-        await channel.drain().catch(() => {});
-      }
-      throw error;
-    }
-    if (step.send) channel.send(step.send);
-    if (!step.done) continue;
-    if (step.secrets) {
-      channel.encrypt(
-        await RecordSealer.create(step.secrets.clientToServer, options),
-        await RecordOpener.create(step.secrets.serverToClient, options),
-      );
-    }
-    return;
-  }
-}
-
-async function readHandshakeFrame(
-  channel: Channel,
-  where: string,
-): Promise<Uint8Array> {
-  const frame = await channel.readFrame();
-  if (frame === null) {
-    throw new ConnectionClosedError(
-      `${where} closed the connection during the handshake; is it a cyberdb server?`,
-    );
-  }
-  return frame;
 }
