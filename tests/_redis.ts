@@ -34,6 +34,13 @@ export interface RedisNodeOptions {
   cluster?: boolean;
   /** Keep the data across a stop (append-only file, fsync on every write). */
   durable?: boolean;
+  /**
+   * A Cluster node's `cluster-node-timeout` in ms: how long a node may not answer before the others call it failing.
+   * Redis's own default: a node busy for a second with a 20 MB value must not be taken for a dead one.
+   *
+   * @default {15000}
+   */
+  nodeTimeout?: number;
 }
 
 /** One running (or stopped) `redis-server`. */
@@ -76,7 +83,7 @@ async function launch(port: number, dir: string, options: RedisNodeOptions): Pro
       "--cluster-config-file",
       "nodes.conf",
       "--cluster-node-timeout",
-      "1000",
+      String(options.nodeTimeout ?? 15_000),
       "--cluster-require-full-coverage",
       "no",
     );
@@ -160,13 +167,16 @@ async function clusterOk(nodes: RedisNode[], ms: number): Promise<void> {
  *
  * @throws {Error} when a node does not start, or the cluster is not ok within 30 s
  */
-export async function startRedisCluster(masters = 3, options: { durable?: boolean } = {}): Promise<RedisCluster> {
+export async function startRedisCluster(
+  masters = 3,
+  options: { durable?: boolean; nodeTimeout?: number } = {},
+): Promise<RedisCluster> {
   const nodes: RedisNode[] = [];
   const close = async () => {
     for (const node of nodes) await node.close();
   };
   try {
-    for (let i = 0; i < masters; i++) nodes.push(await startRedis({ cluster: true, durable: options.durable }));
+    for (let i = 0; i < masters; i++) nodes.push(await startRedis({ cluster: true, ...options }));
     const seeds = nodes.map((node) => node.address);
     const create = await run(
       "redis-cli",

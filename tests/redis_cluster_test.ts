@@ -40,7 +40,8 @@ describe("redis cluster: 3 local masters", { skip: REDIS_UNAVAILABLE }, () => {
   let cluster: RedisCluster;
   let client: Client;
   before(async () => {
-    cluster = await startRedisCluster(3, { durable: true });
+    // A short node timeout: the cluster sees a killed node as failing within about a second.
+    cluster = await startRedisCluster(3, { durable: true, nodeTimeout: 1000 });
     client = await connectRedis({ cluster: cluster.seeds });
   });
   after(async () => {
