@@ -30,3 +30,13 @@ export {
   type ServerOptions,
   type StartOptions,
 } from "./src/server/server.ts";
+export type { SessionLimitOptions } from "./src/server/limits.ts";
+export {
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFields,
+  type LogFormat,
+  type LoggerOptions,
+  type LogLevel,
+  type LogWriter,
+} from "./src/log.ts";

@@ -2,10 +2,12 @@
  * What one connection may make the server hold, with their defaults, as
  * Redis has `client-output-buffer-limit` and sshd `MaxStartups`: replies
  * queued for a client that does not read them, and connections that have not
- * yet authenticated. Checked once at start.
+ * yet authenticated, and the resident memory past which writes are refused.
+ * Checked once at start.
  *
  * @module
  */
+import { runtime } from "../runtime/mod.ts";
 
 /** Unsent reply bytes past which a connection's requests are not read until the client has taken them: 8 MiB. */
 export const DEFAULT_OUTPUT_BUFFER_SOFT = 8 * 1024 * 1024;
@@ -60,4 +62,27 @@ export function sessionLimits(options: SessionLimitOptions): SessionLimits {
     throw new RangeError("outputBufferSoft must not be over outputBufferHard");
   }
   return limits;
+}
+
+/**
+ * Tells whether the process's resident memory is past `max` bytes, sampled at most every 50 ms (so a request costs
+ * no syscall): the reason a write is refused with `OUT_OF_MEMORY`, or `undefined` while under it.
+ *
+ * @param max the `--max-memory` bound in bytes
+ * @returns a function giving the refusal's message, or `undefined`
+ * @example
+ * ```ts
+ * import { memoryGauge } from "./limits.ts";
+ * console.log(memoryGauge(Number.MAX_SAFE_INTEGER)()); // undefined
+ * ```
+ */
+export function memoryGauge(max: number): () => string | undefined {
+  let sampledAt = -Infinity, rss = 0;
+  return () => {
+    const now = performance.now();
+    if (now - sampledAt > 50) [sampledAt, rss] = [now, runtime.memoryUsage()];
+    if (rss <= max) return undefined;
+    return `the server holds ${rss} bytes, over its --max-memory of ${max}: writes are refused until tables ` +
+      `are deleted or emptied (reads, deletes and clears still work), or the server is restarted with more`;
+  };
 }

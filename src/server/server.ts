@@ -18,6 +18,7 @@ import { serveSession, type SessionContext } from "./session.ts";
 import { Store } from "../store/store.ts";
 import { type ResolvedStartOptions, resolveStartOptions, type StartOptions } from "./start_options.ts";
 import { IpWhitelist } from "./whitelist.ts";
+import { memoryGauge } from "./limits.ts";
 import { type LogFields, type LoggerOptions, type LogLevel, type LogWriter, makeLogger } from "../log.ts";
 import { type MetricsEndpoint, renderMetrics, RequestMetrics, serveMetrics } from "./metrics.ts";
 
@@ -154,7 +155,7 @@ export class Server {
       maxFrameSize: resolved.maxFrameSize,
       handshakeTimeout: resolved.handshakeTimeout,
       limits: resolved.limits,
-      memoryRefusal: resolved.maxMemory > 0 ? this.#memoryGauge(resolved.maxMemory) : undefined,
+      memoryRefusal: resolved.maxMemory > 0 ? memoryGauge(resolved.maxMemory) : undefined,
       watchBuffer: resolved.watchBuffer,
       stats: this.#stats,
       metrics: this.#metrics,
@@ -188,18 +189,6 @@ export class Server {
       this.#sessions.delete(session);
     });
     this.#sessions.add(session);
-  }
-
-  /** Whether resident memory is past `max`, sampled at most every 50 ms (a request costs no syscall). */
-  #memoryGauge(max: number): () => string | undefined {
-    let sampledAt = -Infinity, rss = 0;
-    return () => {
-      const now = performance.now();
-      if (now - sampledAt > 50) [sampledAt, rss] = [now, runtime.memoryUsage()];
-      if (rss <= max) return undefined;
-      return `the server holds ${rss} bytes, over its --max-memory of ${max}: writes are refused until tables ` +
-        `are deleted or emptied (reads, deletes and clears still work), or the server is restarted with more`;
-    };
   }
 
   /** Counts a new connection as unauthenticated, dropping the oldest such one past `max`. */
@@ -357,10 +346,6 @@ export class Server {
   }
 
   /**
-   * Stops listening, closes every connection, stops backups, and closes the
-   * journal (written and fsynced). Safe to call more than once.
-   */
-  /**
    * Serves Prometheus metrics over HTTP at `address` (any path; `server.ts --metrics <host:port>`):
    * connections, requests by op, errors by code, a request latency histogram, memory, table sizes,
    * journal size and the last snapshot. Stops at {@link Server.close}.
@@ -384,6 +369,10 @@ export class Server {
     return { hostname, port };
   }
 
+  /**
+   * Stops listening, closes every connection, stops backups, and closes the
+   * journal (written and fsynced). Safe to call more than once.
+   */
   async close(): Promise<void> {
     this.#metricsEndpoint?.close();
     this.#metricsEndpoint = undefined;
