@@ -61,6 +61,34 @@ export interface EngineHarness {
   start(): Promise<EngineFixture>;
 }
 
+/**
+ * A fixture over a started engine: the first client from `open`, more on `connectAnother`, and `close` closing them
+ * all, then calling `stop`. If the first client cannot connect, `stop` is called before the error is thrown.
+ */
+async function connectedFixture(open: () => Promise<Client>, stop: () => Promise<void>): Promise<EngineFixture> {
+  const clients: Client[] = [];
+  const another = async () => {
+    const client = await open();
+    clients.push(client);
+    return client;
+  };
+  let client: Client;
+  try {
+    client = await another();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    client,
+    connectAnother: another,
+    async close() {
+      for (const c of clients) await c.close();
+      await stop();
+    },
+  };
+}
+
 /** A table name no other test uses. */
 export function freshName(prefix = "t"): string {
   return `${prefix}_${crypto.randomUUID().slice(0, 8)}`;
@@ -80,27 +108,7 @@ function remoteHarness(t: (typeof TRANSPORTS)[number]): EngineHarness {
         encrypt: t.start.encrypt,
         webCrypto: t.start.webCrypto,
       };
-      const clients: Client[] = [];
-      const another = async () => {
-        const client = await connect(options);
-        clients.push(client);
-        return client;
-      };
-      let client: Client;
-      try {
-        client = await another();
-      } catch (error) {
-        await server.close();
-        throw error;
-      }
-      return {
-        client,
-        connectAnother: another,
-        async close() {
-          for (const c of clients) await c.close();
-          await server.close();
-        },
-      };
+      return await connectedFixture(() => connect(options), () => server.close());
     },
   };
 }
@@ -174,27 +182,7 @@ function redisHarness(cluster: boolean): EngineHarness {
     async start() {
       const servers = cluster ? await startRedisCluster(3) : await startRedis();
       const options = "seeds" in servers ? { cluster: servers.seeds } : { url: servers.url };
-      const clients: Client[] = [];
-      const another = async () => {
-        const client = await connectRedis(options);
-        clients.push(client);
-        return client;
-      };
-      let client: Client;
-      try {
-        client = await another();
-      } catch (error) {
-        await servers.close();
-        throw error;
-      }
-      return {
-        client,
-        connectAnother: another,
-        async close() {
-          for (const c of clients) await c.close();
-          await servers.close();
-        },
-      };
+      return await connectedFixture(() => connectRedis(options), () => servers.close());
     },
   };
 }
