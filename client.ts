@@ -46,7 +46,14 @@ export {
   type WatchSink,
   type WatchTarget,
 } from "./src/client/watch.ts";
-export type { ServerInfo, TableInfo, TableKind } from "./src/protocol/messages.ts";
+export type {
+  ClientInfo,
+  InfoOptions,
+  ServerInfo,
+  SlowlogEntry,
+  TableInfo,
+  TableKind,
+} from "./src/protocol/messages.ts";
 export { VERSION } from "./src/version.ts";
 export * from "./src/errors.ts";
 

@@ -23,6 +23,7 @@ const FLAGS = [
   "--max-connections",
   "--watch-buffer",
   "--whitelist",
+  "--slowlog-threshold",
   "--quiet",
   "--encrypt",
 ];
@@ -90,6 +91,7 @@ test("server.ts rejects out-of-range numbers and --backup-interval without --db 
       ["--watch-buffer", "12"],
       ["--watch-buffer", "8x"],
       ["--backup-interval", "5"],
+      ["--slowlog-threshold", "fast"],
       ["extra-positional"],
     ]
   ) {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ServerInfo, TableInfo } from "../protocol/messages.ts";
+import type { ClientInfo, ServerInfo, SlowlogEntry, TableInfo } from "../protocol/messages.ts";
 import type { Key } from "./cyber_dict.ts";
 
 /** Values longer than this on one line are shown indented, one item per line. */
@@ -163,6 +163,72 @@ export function formatInfo(info: ServerInfo): string {
     ...lines.map(([label, text]) => `${label.padEnd(width)}  ${text}`),
     ...info.tables.map((table) => `  ${table.name.padEnd(tableWidth)}  ${table.type}  ${count(table)}`),
   ].join("\n");
+}
+
+/**
+ * Shows the slow log of `proxy.info({ slowlog: true })`, one request per line, newest first: its id, when,
+ * how long, op, table, arguments and client.
+ *
+ * @param entries as `info.slowlog` holds them
+ * @returns the text to print; `(no slow requests)` for none
+ * @example
+ * ```ts
+ * import { formatSlowlog } from "./format.ts";
+ * const at = new Date(0);
+ * console.log(formatSlowlog([{ id: 1, at, duration: 12.5, op: "d.get", table: "t", args: "1", client: "x:1" }]));
+ * ```
+ */
+export function formatSlowlog(entries: readonly SlowlogEntry[]): string {
+  if (entries.length === 0) return "(no slow requests)";
+  return columns(
+    ["id", "at", "ms", "op", "table", "client", "args"],
+    entries.map((entry) => [
+      String(entry.id),
+      new Date(entry.at).toISOString(),
+      entry.duration.toFixed(3),
+      entry.op,
+      entry.table,
+      entry.client,
+      entry.args,
+    ]),
+  );
+}
+
+/**
+ * Shows the connections of `proxy.info({ clients: true })`, one per line, as Redis's `CLIENT LIST`:
+ * id, address, age, idle time, requests, bytes queued, and whether it passed the handshake.
+ *
+ * @param clients as `info.clients` holds them
+ * @returns the text to print; `(no connections)` for none
+ * @example
+ * ```ts
+ * import { formatClients } from "./format.ts";
+ * const row = { id: 1, address: "127.0.0.1:5000", age: 2, idle: 1, requests: 3, queued: 0, authenticated: true };
+ * console.log(formatClients([row]));
+ * ```
+ */
+export function formatClients(clients: readonly ClientInfo[]): string {
+  if (clients.length === 0) return "(no connections)";
+  return columns(
+    ["id", "address", "age", "idle", "requests", "queued", "state"],
+    clients.map((client) => [
+      String(client.id),
+      client.address,
+      `${client.age.toFixed(1)} s`,
+      `${client.idle.toFixed(1)} s`,
+      String(client.requests),
+      formatBytes(client.queued),
+      client.authenticated ? "ready" : "handshake",
+    ]),
+  );
+}
+
+/** Rows of words under a header, each column as wide as its widest word (the last one left as is). */
+function columns(header: string[], rows: string[][]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, at) => Math.max(...all.map((row) => row[at].length)));
+  return all.map((row) => row.map((word, at) => at === row.length - 1 ? word : word.padEnd(widths[at])).join("  "))
+    .join("\n");
 }
 
 function count(table: ServerInfo["tables"][number]): string {

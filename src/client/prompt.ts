@@ -29,6 +29,8 @@ const COMMANDS = [
   "keys",
   "show",
   "info",
+  "slowlog",
+  "clients",
   "help",
   "quit",
 ];

@@ -6,7 +6,7 @@
  * @module
  */
 import { ProxyClosedError, UnsupportedError } from "../errors.ts";
-import type { ServerInfo, StoreOp, TableInfo, TableKind } from "../protocol/messages.ts";
+import type { InfoOptions, ServerInfo, StoreOp, TableInfo, TableKind } from "../protocol/messages.ts";
 import { AtomicBatch } from "./atomic.ts";
 import { CyberDict, type DictInit, type Requester, toEntries } from "./cyber_dict.ts";
 import { CyberList } from "./cyber_list.ts";
@@ -279,8 +279,15 @@ export class Proxy implements Requester, AsyncDisposable {
     return this.#store("tables", "") as Promise<TableInfo[]>;
   }
 
-  /** The server's uptime, connections, requests, table sizes, memory, last snapshot and journal. */
-  info(): Promise<ServerInfo> {
-    return this.#store("info", "") as Promise<ServerInfo>;
+  /**
+   * The server's uptime, connections, requests, table sizes, memory, last snapshot and journal; and when
+   * asked, its slow log (`slowlog: true`, newest first) and its connections (`clients: true`).
+   *
+   * @param options the sections beyond the summary
+   * @returns the server's facts
+   * @throws {UnsupportedError} on the Redis engine (ask Redis: `INFO`, `SLOWLOG GET`, `CLIENT LIST`)
+   */
+  info(options?: InfoOptions): Promise<ServerInfo> {
+    return (options === undefined ? this.#store("info", "") : this.#store("info", "", options)) as Promise<ServerInfo>;
   }
 }

@@ -9,12 +9,12 @@ import { NoSuchTableError, WrongTypeError } from "../errors.ts";
 import type { TableKind } from "../protocol/messages.ts";
 import { CyberDict, type Key } from "./cyber_dict.ts";
 import { CyberList } from "./cyber_list.ts";
-import { formatEntries, formatInfo, formatTables, formatValue } from "./format.ts";
+import { formatClients, formatEntries, formatInfo, formatSlowlog, formatTables, formatValue } from "./format.ts";
 import type { Proxy } from "./proxy.ts";
 
 /** A command the shell understands. */
 export type Command =
-  | { name: "help" | "quit" | "tables" | "info" }
+  | { name: "help" | "quit" | "tables" | "info" | "slowlog" | "clients" }
   | { name: "get" | "del"; table: string; key: Key }
   | { name: "set"; table: string; key: Key; value: unknown }
   | { name: "incr"; table: string; key: Key; by: number }
@@ -53,6 +53,8 @@ a key that looks like a number is a number, quote it for a string: "2024"):
   keys <dict>                  the keys of a dict
   show <table>                 the whole table
   info                         uptime, connections, requests, table sizes, memory, snapshot, journal
+  slowlog                      the last 128 requests slower than the server's --slowlog-threshold, newest first
+  clients                      the connections: address, age, idle time, requests, bytes queued
   help                         this text
   quit                         leave (also exit, or end of input)`;
 
@@ -145,6 +147,8 @@ function build(words: readonly string[], rest: (index: number) => string): Comma
     case "help":
     case "tables":
     case "info":
+    case "slowlog":
+    case "clients":
       arity(0);
       return { name };
     case "quit":
@@ -312,6 +316,14 @@ export async function runCommand(proxy: Proxy, command: Command): Promise<string
       return formatTables(await proxy.tables());
     case "info":
       return formatInfo(await proxy.info());
+    case "slowlog": {
+      const { slowlog } = await proxy.info({ slowlog: true });
+      return slowlog === undefined ? "(this engine keeps no slow log; a cyberdb server does)" : formatSlowlog(slowlog);
+    }
+    case "clients": {
+      const { clients } = await proxy.info({ clients: true });
+      return clients === undefined ? "(this engine has no client list; a cyberdb server does)" : formatClients(clients);
+    }
     case "create":
       if (command.kind === "dict") await proxy.createCyberDict(command.table);
       else await proxy.createCyberList(command.table);

@@ -230,4 +230,52 @@ export interface ServerInfo {
   lastSnapshot: { at: Date; path: string; ok: boolean; error?: string; loaded?: boolean } | null;
   /** The journal, or `null` when not journaling. */
   journal: { path: string; size: number; epoch: number; fsync: string } | null;
+  /** The slow log, newest first: only when asked for ({@link InfoOptions.slowlog}) and the engine keeps one. */
+  slowlog?: SlowlogEntry[];
+  /** One row per open connection: only when asked for ({@link InfoOptions.clients}) and the engine has them. */
+  clients?: ClientInfo[];
+}
+
+/** What `info` reports beyond its summary (each is left out unless asked for). */
+export interface InfoOptions {
+  /** The slow log (Redis's `SLOWLOG GET`): the last 128 requests slower than `--slowlog-threshold`. */
+  slowlog?: boolean;
+  /** The connections (Redis's `CLIENT LIST`): address, age, idle time, requests, bytes queued. */
+  clients?: boolean;
+}
+
+/** One request of the slow log. */
+export interface SlowlogEntry {
+  /** Rises by one per entry since the server started (entries past the last 128 are gone). */
+  id: number;
+  /** When the request was applied. */
+  at: Date;
+  /** Milliseconds it took to apply (decode, run, encode the reply; not the journal's fsync nor the network). */
+  duration: number;
+  /** Its op (`d.get`, `l.push`, …), or `?` when the request could not be read. */
+  op: string;
+  /** Its table (`""` for ops on the whole store). */
+  table: string;
+  /** Its arguments as text, cut to about 100 characters (as the error messages quote them). */
+  args: string;
+  /** The client's address (`host:port`, or `unix socket <path>`). */
+  client: string;
+}
+
+/** One connection, as Redis's `CLIENT LIST` shows it. */
+export interface ClientInfo {
+  /** Rises by one per connection accepted since the server started. */
+  id: number;
+  /** The client's address (`host:port`, or `unix socket <path>`). */
+  address: string;
+  /** Seconds since it connected. */
+  age: number;
+  /** Seconds since its last request (since it connected, before the first). */
+  idle: number;
+  /** Requests it sent. */
+  requests: number;
+  /** Bytes of replies and change events written to it and not yet taken by the client. */
+  queued: number;
+  /** Whether it passed the handshake. */
+  authenticated: boolean;
 }

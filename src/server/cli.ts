@@ -59,6 +59,9 @@ Options:
   --log-format <format>      text (one line per event: time, level, message, key=value fields) or
                              json (one JSON object per line: time, level, message, fields) (default text)
   --metrics <host:port>      serve Prometheus metrics over HTTP there (e.g. 127.0.0.1:9981)
+  --slowlog-threshold <ms>   requests taking at least this many ms to apply go to the slow log (the
+                             last 128; info and the shell's slowlog show them); 0 logs every request,
+                             off for none (default 10)
   --quiet                    no log lines
   -h, --help                 show this help
   -v, --version              print the version and exit
@@ -83,6 +86,7 @@ const FLAGS = {
   whitelist: { type: "string" },
   quiet: { type: "boolean" },
   metrics: { type: "string" },
+  "slowlog-threshold": { type: "string" },
   "log-level": { type: "string" },
   "log-format": { type: "string" },
 } as const;
@@ -109,6 +113,7 @@ interface ServeOptions {
   logLevel?: LogLevel;
   metrics?: { hostname: string; port: number };
   logFormat?: LogFormat;
+  slowlogThreshold?: number;
 }
 
 /** Parses and checks the flags; `"help"` or `"version"` when `--help` or `--version` was asked for. */
@@ -142,6 +147,7 @@ function parseServeArgs(args: string[]): ServeOptions | "help" | "version" {
     metrics: hostPortFlag("metrics", values.metrics),
     logLevel: oneOf("log-level", values["log-level"], LOG_LEVELS),
     logFormat: oneOf("log-format", values["log-format"], LOG_FORMATS),
+    slowlogThreshold: millisecondsFlag("slowlog-threshold", values["slowlog-threshold"]),
   };
   if (options.fsync !== undefined && !FSYNC_POLICIES.includes(options.fsync)) {
     throw new FlagError(`--fsync must be always, everysec or no, got ${JSON.stringify(options.fsync)}`);
@@ -184,6 +190,16 @@ function hostPortFlag(name: string, text: string | undefined): { hostname: strin
   return { hostname: match[1] ?? match[2], port: Number(match[3]) };
 }
 
+/** Milliseconds, fractions allowed (`0.5`); `off` (or a negative number) is -1, for off. */
+function millisecondsFlag(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (text.trim() === "off") return -1;
+  if (!/^-?\d+(\.\d+)?$/.test(text.trim())) {
+    throw new FlagError(`--${name} must be milliseconds such as 10 or 0.5, or off, got ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+
 /** A flag that takes one of a few words. */
 function oneOf<T extends string>(name: string, text: string | undefined, words: readonly T[]): T | undefined {
   if (text === undefined) return undefined;
@@ -223,6 +239,7 @@ async function serve(options: ServeOptions): Promise<number> {
       watchBuffer: options.watchBuffer,
       ...options.limits,
       maxMemory: options.maxMemory,
+      slowlogThreshold: options.slowlogThreshold,
       journal: options.journal === undefined
         ? undefined
         : { path: options.journal, fsync: options.fsync, repair: options.repairJournal },

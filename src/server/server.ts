@@ -10,19 +10,27 @@ import { ForbiddenError, TooManyConnectionsError } from "../errors.ts";
 import { Channel } from "../protocol/channel.ts";
 import { encode } from "../protocol/codec.ts";
 import { type Conn, type Listener, runtime } from "../runtime/mod.ts";
-import type { ServerInfo } from "../protocol/messages.ts";
+import type { InfoOptions, ServerInfo } from "../protocol/messages.ts";
 import { VERSION } from "../version.ts";
 import { ActiveExpiry } from "../store/expiry.ts";
 import { Persistence } from "../store/persistence.ts";
 import { serveSession, type SessionContext } from "./session.ts";
 import { Store } from "../store/store.ts";
-import { type ResolvedStartOptions, resolveStartOptions, type StartOptions } from "./start_options.ts";
+import {
+  type BackupOptions,
+  type ResolvedStartOptions,
+  resolveStartOptions,
+  type ServerAddress,
+  type StartOptions,
+} from "./start_options.ts";
 import { IpWhitelist } from "./whitelist.ts";
 import { memoryGauge } from "./limits.ts";
+import { ConnectedClient } from "./client_list.ts";
+import { DEFAULT_SLOWLOG_THRESHOLD, Slowlog } from "./slowlog.ts";
 import { type LogFields, type LoggerOptions, type LogLevel, type LogWriter, makeLogger } from "../log.ts";
 import { type MetricsEndpoint, renderMetrics, RequestMetrics, serveMetrics } from "./metrics.ts";
 
-export { DEFAULT_MAX_CONNECTIONS, type StartOptions } from "./start_options.ts";
+export { type BackupOptions, DEFAULT_MAX_CONNECTIONS, type ServerAddress, type StartOptions } from "./start_options.ts";
 
 /** Options of `new Server()`. */
 export interface ServerOptions {
@@ -33,22 +41,6 @@ export interface ServerOptions {
    * @default {false}
    */
   log?: boolean | LoggerOptions;
-}
-
-/** Where a started server listens. */
-export interface ServerAddress {
-  /** The bound host; `""` on a Unix domain socket. */
-  hostname: string;
-  /** The bound port (the real one when 0 was asked for); 0 on a Unix domain socket. */
-  port: number;
-  /** The Unix domain socket's path, when listening on one. */
-  path?: string;
-}
-
-/** Options of {@link Server.setBackup}. */
-export interface BackupOptions {
-  /** Seconds between snapshots; 0 saves only when the server shuts down through {@link Server.run}. */
-  interval: number;
 }
 
 /** The server's side of the handshake: a fresh salt and the key derived from the password (none without one). */
@@ -80,7 +72,10 @@ export class Server {
   #listener: Listener | undefined;
   #accepting: Promise<void> | undefined;
   #sessions = new Set<Promise<void>>();
-  #channels = new Set<Channel>();
+  /** Every open connection, with its row of the client list. */
+  #channels = new Map<Channel, ConnectedClient>();
+  #clientIds = 0;
+  #slowlog = new Slowlog(DEFAULT_SLOWLOG_THRESHOLD);
   /** Connections still in the handshake, oldest first. */
   #unauthenticated = new Set<Channel>();
   #whitelist: IpWhitelist | undefined;
@@ -126,6 +121,7 @@ export class Server {
     }
     this.#listener = listener;
     this.#startedAt = performance.now();
+    this.#slowlog = new Slowlog(resolved.slowlogThreshold);
     this.#expiry.start();
     const context = this.#sessionContext(auth, resolved, options.webCrypto);
     this.#accepting = this.#acceptLoop(listener, (conn) => this.#accept(conn, context, resolved));
@@ -159,10 +155,11 @@ export class Server {
       watchBuffer: resolved.watchBuffer,
       stats: this.#stats,
       metrics: this.#metrics,
+      slowlog: this.#slowlog,
       log: (message, level, fields) => this.#writeLog(message, level, fields),
       journal: () => persistence.journal,
       afterCommit: () => persistence.maybeCompact(),
-      info: () => this.info(),
+      info: (options) => this.info(options),
     };
   }
 
@@ -181,9 +178,10 @@ export class Server {
       return;
     }
     this.#stats.connections++;
-    this.#channels.add(channel);
+    const client = new ConnectedClient(++this.#clientIds, channel);
+    this.#channels.set(channel, client);
     this.#admitUnauthenticated(channel, resolved.limits.maxUnauthenticated);
-    const session = serveSession(channel, context, () => this.#unauthenticated.delete(channel)).finally(() => {
+    const session = serveSession(channel, context, client, () => this.#unauthenticated.delete(channel)).finally(() => {
       this.#channels.delete(channel);
       this.#unauthenticated.delete(channel);
       this.#sessions.delete(session);
@@ -245,9 +243,11 @@ export class Server {
 
   /**
    * The facts an operator asks first: uptime, connections, requests, table
-   * sizes, memory, the last snapshot and the journal. Clients get the same
-   * with `proxy.info()`.
+   * sizes, memory, the last snapshot and the journal; and when asked, the
+   * slow log and the client list. Clients get the same with `proxy.info()`.
    *
+   * @param options the sections beyond the summary: `slowlog`, `clients`
+   * @returns the facts
    * @example
    * ```ts
    * import { Server } from "../../mod.ts";
@@ -257,16 +257,19 @@ export class Server {
    * await server.close();
    * ```
    */
-  info(): ServerInfo {
+  info(options: InfoOptions = {}): ServerInfo {
+    const now = performance.now();
     return {
       version: VERSION,
-      uptime: this.#listener ? (performance.now() - this.#startedAt) / 1000 : 0,
+      uptime: this.#listener ? (now - this.#startedAt) / 1000 : 0,
       connections: { current: this.#channels.size, total: this.#stats.connections, refused: this.#stats.refused },
       requests: this.#stats.requests,
       tables: this.#store.sizes(),
       memory: { rss: runtime.memoryUsage() },
       lastSnapshot: this.#persistence.lastSnapshot ?? null,
       journal: this.#persistence.journalInfo(),
+      ...options.slowlog ? { slowlog: this.#slowlog.entries() } : {},
+      ...options.clients ? { clients: [...this.#channels.values()].map((client) => client.row(now)) } : {},
     };
   }
 
@@ -379,7 +382,7 @@ export class Server {
     this.#listener?.close();
     this.#listener = undefined;
     this.#expiry.stop();
-    for (const channel of this.#channels) channel.close();
+    for (const channel of this.#channels.keys()) channel.close();
     await this.#accepting;
     await Promise.all(this.#sessions);
     await this.#persistence.close();

@@ -9,7 +9,7 @@ import { type ServerAuth, ServerHandshake } from "../crypto/handshake.ts";
 import { type ErrorCode, FrameTooLargeError, TimeoutError } from "../errors.ts";
 import type { Channel } from "../protocol/channel.ts";
 import { encode, encodeArray } from "../protocol/codec.ts";
-import { REPLY_ERROR, REPLY_OK, type ServerInfo } from "../protocol/messages.ts";
+import { type InfoOptions, REPLY_ERROR, REPLY_OK, type ServerInfo } from "../protocol/messages.ts";
 import { RecordOpener, type RecordOptions, RecordSealer } from "../crypto/record.ts";
 import type { Journal } from "../store/journal.ts";
 import { applyRequest, type RequestTarget } from "../store/request.ts";
@@ -17,6 +17,8 @@ import type { SessionLimits } from "./limits.ts";
 import { SessionWatches } from "./watches.ts";
 import type { LogFields, LogLevel } from "../log.ts";
 import type { RequestMetrics } from "./metrics.ts";
+import type { ConnectedClient } from "./client_list.ts";
+import type { Slowlog } from "./slowlog.ts";
 
 /** Largest handshake frame accepted before authentication. */
 export const HANDSHAKE_FRAME_LIMIT = 4096;
@@ -42,12 +44,14 @@ export interface SessionContext extends RequestTarget {
   stats: { requests: number };
   /** Requests by op, errors by code, latency (for `--metrics`). */
   metrics: RequestMetrics;
+  /** The requests that took at least its threshold to apply. */
+  slowlog: Slowlog;
   /** Writes a log line, when logging is on (level `info` unless given). */
   log(message: string, level?: LogLevel, fields?: LogFields): void;
   /** Called after each journal commit (to compact a grown journal). */
   afterCommit(): void;
-  /** The server's `info`. */
-  info(): ServerInfo;
+  /** The server's `info`, with the sections asked for. */
+  info(options?: InfoOptions): ServerInfo;
 }
 
 /**
@@ -56,15 +60,16 @@ export interface SessionContext extends RequestTarget {
  *
  * @param channel the connection
  * @param context what every session shares
+ * @param client this connection's row of the client list, which the session keeps up to date
  * @param authenticated called once the handshake succeeded
  */
 export async function serveSession(
   channel: Channel,
   context: SessionContext,
+  client: ConnectedClient,
   authenticated: () => void = () => {},
 ): Promise<void> {
-  const { hostname, port, path } = channel.conn.remoteAddr;
-  const peer = path === undefined ? `${hostname}:${port}` : `unix socket ${path}`;
+  const peer = client.address;
   // Replies to the requests of one read, held until the journal has their changes, and
   // until it has every change they could have seen (another session's, not yet durable),
   // so no client ever reads what a crash could take back.
@@ -99,6 +104,7 @@ export async function serveSession(
   };
   try {
     if (!await handshake(channel, context, peer)) return;
+    client.authenticated = true;
     authenticated();
     channel.maxFrameSize = context.maxFrameSize;
     const { outputBufferSoft: soft, outputBufferHard: hard, writeTimeout } = context.limits;
@@ -111,7 +117,7 @@ export async function serveSession(
     };
     await channel.readFrames(
       (frame) => {
-        const { reply, wrote } = handleRequest(target, frame);
+        const { reply, wrote } = handleRequest(target, frame, client);
         replies.push(reply);
         replyBytes += reply.length;
         if (wrote) journal = wrote;
@@ -198,15 +204,18 @@ async function handshake(
  * Applies one request and encodes its reply. A change is appended to the
  * journal (if any), which is returned so the caller commits it before replying.
  */
-function handleRequest(context: SessionContext, frame: Uint8Array): { reply: Uint8Array; wrote?: Journal } {
+function handleRequest(
+  context: SessionContext,
+  frame: Uint8Array,
+  client: ConnectedClient,
+): { reply: Uint8Array; wrote?: Journal } {
   context.stats.requests++;
-  const started = performance.now();
+  client.requests++;
+  const started = client.lastRequest = performance.now();
   const applied = applyRequest(context, frame);
-  context.metrics.observe(
-    applied.error ? "error" : applied.op,
-    (performance.now() - started) / 1000,
-    applied.error?.code,
-  );
+  const ms = performance.now() - started;
+  context.metrics.observe(applied.error ? "error" : applied.op, ms / 1000, applied.error?.code);
+  if (ms >= context.slowlog.threshold) context.slowlog.add(frame, ms, client.address);
   if (applied.error) {
     if (applied.internal) context.log(`internal error on request ${applied.id}: ${applied.internal.stack}`, "error");
     return { reply: errorReply(applied.id, applied.error.code, applied.error.message) };

@@ -9,6 +9,7 @@ import { DEFAULT_HOSTNAME, DEFAULT_PORT } from "../protocol/messages.ts";
 import type { JournalOptions } from "../store/journal.ts";
 import { type SessionLimitOptions, type SessionLimits, sessionLimits } from "./limits.ts";
 import { DEFAULT_WATCH_BUFFER } from "./watches.ts";
+import { DEFAULT_SLOWLOG_THRESHOLD } from "./slowlog.ts";
 import { IpWhitelist, parseIp } from "./whitelist.ts";
 
 /** Most concurrent connections when {@link StartOptions.maxConnections} is not given. */
@@ -98,11 +99,36 @@ export interface StartOptions extends SessionLimitOptions {
    */
   maxMemory?: number;
   /**
+   * Milliseconds from which a request is kept in the slow log (the last 128 such requests, as Redis's
+   * `slowlog-log-slower-than`; `info({ slowlog: true })` and the shell's `slowlog` show them). 0 logs every
+   * request; a negative number turns the slow log off. The time is that of applying the request (decode, run,
+   * encode the reply), not of the journal's fsync or the network.
+   *
+   * @default {10}
+   */
+  slowlogThreshold?: number;
+  /**
    * Journal every change to this file before acknowledging it; on start, replay it over the loaded
    * snapshot. Compaction writes the snapshot to the backup path (`Server.setBackup`), or to
    * `<journal>.snapshot` when none is set.
    */
   journal?: JournalOptions;
+}
+
+/** Where a started server listens. */
+export interface ServerAddress {
+  /** The bound host; `""` on a Unix domain socket. */
+  hostname: string;
+  /** The bound port (the real one when 0 was asked for); 0 on a Unix domain socket. */
+  port: number;
+  /** The Unix domain socket's path, when listening on one. */
+  path?: string;
+}
+
+/** Options of {@link Server.setBackup}. */
+export interface BackupOptions {
+  /** Seconds between snapshots; 0 saves only when the server shuts down through {@link Server.run}. */
+  interval: number;
 }
 
 const LOOPBACK = new IpWhitelist(["127.0.0.0/8", "::1"]);
@@ -126,6 +152,8 @@ export interface ResolvedStartOptions {
   watchBuffer: number;
   /** Resident bytes past which writes are refused; 0 for no limit. */
   maxMemory: number;
+  /** Milliseconds from which a request goes to the slow log; negative: no slow log. */
+  slowlogThreshold: number;
   /** Output buffer limits, write timeout, unauthenticated connections. */
   limits: SessionLimits;
   /** Whether to warn that a password without encryption beyond loopback lets the path inject requests. */
@@ -154,6 +182,10 @@ export function resolveStartOptions(options: StartOptions): ResolvedStartOptions
   const maxMemory = options.maxMemory ?? 0;
   if (!Number.isSafeInteger(maxMemory) || maxMemory < 0) {
     throw new RangeError("maxMemory must be a whole number of bytes (0 for no limit)");
+  }
+  const slowlogThreshold = options.slowlogThreshold ?? DEFAULT_SLOWLOG_THRESHOLD;
+  if (typeof slowlogThreshold !== "number" || Number.isNaN(slowlogThreshold)) {
+    throw new RangeError("slowlogThreshold must be a number of milliseconds (0: every request; negative: off)");
   }
   const watchBuffer = options.watchBuffer ?? DEFAULT_WATCH_BUFFER;
   if (!Number.isSafeInteger(watchBuffer) || watchBuffer < 1024) {
@@ -189,6 +221,7 @@ export function resolveStartOptions(options: StartOptions): ResolvedStartOptions
     watchBuffer,
     limits,
     maxMemory,
+    slowlogThreshold,
     plainBeyondLoopback: options.password !== undefined && !options.encrypt && options.path === undefined &&
       !isLoopback(hostname),
   };

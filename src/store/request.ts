@@ -13,7 +13,7 @@
 import { BadRequestError, CyberDBError, JournalCorruptError, OutOfMemoryError, UnsupportedError } from "../errors.ts";
 import { decode, decodeChecked, encodeArray, Encoded, LazyArray } from "../protocol/codec.ts";
 import { ARRAY, checkMessagePack, EXT, MAX_DEPTH, newHeader, readHeader } from "../protocol/msgpack_scan.ts";
-import type { ServerInfo, SessionOp } from "../protocol/messages.ts";
+import type { InfoOptions, ServerInfo, SessionOp } from "../protocol/messages.ts";
 import type { Journal } from "./journal.ts";
 import { opWrites, type Store } from "./store.ts";
 
@@ -23,8 +23,8 @@ export interface RequestTarget {
   store: Store;
   /** The journal changes are appended to, if journaling. */
   journal(): Journal | undefined;
-  /** The answer to `info`; without it, `info` is refused with `UNSUPPORTED`. */
-  info?(): ServerInfo;
+  /** The answer to `info` (with the sections asked for); without it, `info` is refused with `UNSUPPORTED`. */
+  info?(options: InfoOptions): ServerInfo;
   /** The engine's name, for the `UNSUPPORTED` message. */
   engine: string;
   /**
@@ -136,12 +136,22 @@ function isSessionOp(op: unknown): op is SessionOp {
 function applySessionOp(target: RequestTarget, op: SessionOp, id: number, table: unknown, request: unknown[]): unknown {
   if (op === "info") {
     if (!target.info) throw new UnsupportedError(`info is not supported by the ${target.engine} engine`);
-    return target.info();
+    return target.info(infoOptions(request[3]));
   }
   if (!target.watch || !target.unwatch) {
     throw new UnsupportedError(`${op} is not supported over this ${target.engine} engine's requests`);
   }
   return op === "watch" ? target.watch(id, table, request.slice(3)) : target.unwatch(request[3]);
+}
+
+/** The sections an `info` request asks for: `[id, "info", "", { slowlog?, clients? }]`, the map optional. */
+function infoOptions(options: unknown): InfoOptions {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== "object" || Array.isArray(options)) {
+    throw new BadRequestError("info takes { slowlog?: boolean, clients?: boolean }");
+  }
+  const { slowlog, clients } = options as Record<string, unknown>;
+  return { slowlog: slowlog === true, clients: clients === true };
 }
 
 /** The writes that only take memory back, applied even past `--max-memory` (as Redis lets DEL through). */
