@@ -8,6 +8,8 @@ import { randomBytes } from "../src/crypto/random.ts";
 import { deriveSessionSecrets, RecordOpener, RecordSealer } from "../src/crypto/record.ts";
 import { decode, encode } from "../src/protocol/codec.ts";
 import { FrameBatch, FrameDecoder } from "../src/protocol/frame.ts";
+import { CompactMap } from "../src/store/compact_map.ts";
+import { KeyBytes } from "../src/store/dict_key.ts";
 import { Store } from "../src/store/store.ts";
 
 const request = encode([42, "d.get", "centre", "content"]);
@@ -46,6 +48,27 @@ Deno.bench("dispatch d.get to the store", { group: "dispatch" }, () => {
 Deno.bench("decode, dispatch and encode one request", { group: "dispatch" }, () => {
   const r = decode(request) as unknown[];
   encode([r[0], 0, store.apply(r[1], r[2], r.slice(3))]);
+});
+
+const dictKey = new KeyBytes();
+dictKey.encode("user:12345678:profile");
+
+Deno.bench("hash a 21-byte dict key (SipHash-1-3)", { group: "dict keys" }, () => {
+  dictKey.hash();
+});
+
+const mapKeys = Array.from({ length: 1000 }, (_, i) => `user:${i * 7919}:profile`);
+const mapValue = new Uint8Array(32);
+const fullMap = new CompactMap();
+for (const k of mapKeys) fullMap.set(k, mapValue);
+
+Deno.bench("CompactMap: set 1000 new keys", { group: "dict keys" }, () => {
+  const map = new CompactMap();
+  for (const k of mapKeys) map.set(k, mapValue);
+});
+
+Deno.bench("CompactMap: get 1000 keys", { group: "dict keys" }, () => {
+  for (const k of mapKeys) fullMap.get(k);
 });
 
 const key = await passwordKey("bench", randomBytes(16), 1000);

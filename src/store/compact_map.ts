@@ -5,16 +5,14 @@
  * against about 160 MB of V8 heap as a `Map`, and the garbage collector has
  * nothing to trace.
  *
- * - Each entry's key and value are one record in a paged arena
- *   (`record_arena.ts`). A value rewritten with the same length is
- *   overwritten in place; otherwise the record moves to the end and the old
- *   bytes become dead until the next compaction.
- * - Entries are numbered in insertion order (the order `keys()` reports);
- *   entry `e` points at its record and remembers its key's hash. A deleted
- *   entry leaves a hole until the next compaction.
- * - Lookup is open addressing with linear probing over entry numbers
- *   (`slot_table.ts`). The hash is seeded per map, so keys chosen to collide on one server do not collide
- *   on another. Keys are stored in the exact form of `dict_key.ts`.
+ * - Entries are numbered in insertion order (the order `keys()` reports),
+ *   each pointing at one record of its key and value in a paged arena; keys
+ *   are found by open addressing over a slot table, hashed with SipHash-1-3
+ *   under a secret per-process key. That storage, and its compaction, is
+ *   `map_entries.ts`; this file is the map's API over it.
+ * - A value rewritten with the same length is overwritten in place;
+ *   otherwise the record moves to the end and the old bytes become dead
+ *   until the next compaction.
  * - An entry may expire: its time (epoch ms by the store's clock) is kept per
  *   entry in a `Float64Array` allocated with the first expiry, so a map that
  *   never expires anything pays nothing. An expired entry is invisible to
@@ -24,16 +22,9 @@
  * @module
  */
 import { now } from "./clock.ts";
-import { KeyBytes } from "./dict_key.ts";
-import { ExpiryTimes } from "./expiry_times.ts";
-import { RecordArena } from "./record_arena.ts";
-import { buildSlots, emptySlot, slotOf } from "./slot_table.ts";
-import { grown, release } from "./typed_arrays.ts";
+import { DELETED, MapEntries } from "./map_entries.ts";
 import type { Key } from "./values.ts";
-/** The page of a deleted entry. */
-const DELETED = 0xffffffff;
-/** Dead bytes and holes tolerated before a compaction, whatever the map's size. */
-const SLACK = 1 << 20;
+
 /** Live entries up to which a compaction after an expiry sweep is cheap enough (well under 1 ms). */
 const CHEAP_COMPACTION = 8192;
 
@@ -50,39 +41,18 @@ export interface SavedKey {
 }
 
 /** A map from {@link Key}s to byte strings, in insertion order. */
-export class CompactMap {
-  /** While set (an atomic batch), nothing is compacted or released, so saved state stays valid. */
-  #holding = false;
-  /** The records, and the reader of the one last parsed. */
-  #arena = new RecordArena();
-  /** Entry → page of its record, or {@link DELETED}. */
-  #page = new Uint32Array(64);
-  /** Entry → offset of its record in its page. */
-  #at = new Uint32Array(64);
-  /** Entry → hash of its key. */
-  #hashes = new Uint32Array(64);
-  /** Entries numbered so far, holes included. */
-  #entries = 0;
-  #size = 0;
-  /** Entry → when it expires. */
-  #expires = new ExpiryTimes();
+export class CompactMap extends MapEntries {
   /** Called with the key of each expired entry as it is removed (met by a lookup, or by the active expiry). */
   onExpired: ((key: Key) => void) | undefined;
-  /** Entry + 1 for each occupied slot, 0 for an empty one; the length is a power of two. */
-  #slots = new Int32Array(128);
-  readonly #seed = crypto.getRandomValues(new Uint32Array(1))[0];
-  /** The key last looked up, and its hash. */
-  readonly #key = new KeyBytes();
-  #keyHash = 0;
 
   /** Number of entries (expired ones not counted, even before they are removed). */
   get size(): number {
-    return this.#size - this.#expires.countExpired(this.#entries, now());
+    return this.live - this.expires.countExpired(this.entries, now());
   }
 
   /** Entries that have an expiry (some may be past it, not yet removed). */
   get expiring(): number {
-    return this.#expires.count;
+    return this.expires.count;
   }
 
   /** Returns whether the key is present. */
@@ -97,7 +67,7 @@ export class CompactMap {
   get(key: Key): Uint8Array | undefined {
     const slot = this.#lookup(key);
     if (slot < 0) return undefined;
-    return this.#valueOf(this.#slots[slot] - 1);
+    return this.valueOf(this.slots[slot] - 1);
   }
 
   /**
@@ -108,50 +78,34 @@ export class CompactMap {
   set(key: Key, value: Uint8Array, expiresAt = 0): void {
     const slot = this.#lookup(key);
     if (slot >= 0) {
-      const entry = this.#slots[slot] - 1;
-      this.#setExpiry(entry, expiresAt);
-      const arena = this.#arena;
-      this.#read(entry);
+      const entry = this.slots[slot] - 1;
+      this.setEntryExpiry(entry, expiresAt);
+      const arena = this.arena;
+      this.read(entry);
       if (arena.valueLength === value.length) {
         arena.bytes.set(value, arena.value);
         return;
       }
-      arena.dead += arena.end - this.#at[entry];
-      this.#append(entry, value);
-      this.#compactIfWasteful();
+      arena.dead += arena.end - this.at[entry];
+      this.append(entry, value);
+      this.compactIfWasteful();
       return;
     }
-    if (this.#entries === this.#page.length) this.#growEntries(this.#entries * 2);
-    const entry = this.#entries++;
-    this.#append(entry, value);
-    this.#hashes[entry] = this.#keyHash;
-    this.#slots[~slot] = entry + 1;
-    this.#setExpiry(entry, expiresAt);
-    if (++this.#size * 2 > this.#slots.length) this.#rehash(this.#slots.length * 2);
+    this.insert(~slot, value, expiresAt);
   }
 
   /** Removes a key; returns whether it was present. */
   delete(key: Key): boolean {
     const slot = this.#lookup(key);
     if (slot < 0) return false;
-    this.#remove(slot);
-    this.#compactIfWasteful();
+    this.remove(slot);
+    this.compactIfWasteful();
     return true;
   }
 
   /** Removes every entry and gives the memory back. */
   clear(): void {
-    if (!this.#holding) {
-      for (const array of [this.#page, this.#at, this.#hashes, this.#slots]) release(array);
-      this.#expires.clear();
-    }
-    this.#arena = new RecordArena();
-    this.#entries = this.#size = 0;
-    this.#page = new Uint32Array(64);
-    this.#at = new Uint32Array(64);
-    this.#hashes = new Uint32Array(64);
-    this.#slots = new Int32Array(128);
-    this.#expires = new ExpiryTimes();
+    this.reset();
   }
 
   /**
@@ -160,22 +114,22 @@ export class CompactMap {
    * the hold compacts if that is due.
    */
   hold(on: boolean): void {
-    this.#holding = on;
-    if (!on) this.#compactIfWasteful();
+    this.holding = on;
+    if (!on) this.compactIfWasteful();
   }
 
   /** What {@link restoreKey} needs to put the key back as it is now; `undefined` when it is missing. */
   saveKey(key: Key): SavedKey | undefined {
     const slot = this.#lookup(key);
     if (slot < 0) return undefined;
-    const entry = this.#slots[slot] - 1;
+    const entry = this.slots[slot] - 1;
     return {
       entry,
-      page: this.#page[entry],
-      at: this.#at[entry],
-      hash: this.#hashes[entry],
-      value: this.#valueOf(entry).slice(),
-      expiresAt: this.#expires.of(entry),
+      page: this.page[entry],
+      at: this.at[entry],
+      hash: this.hashes[entry],
+      value: this.valueOf(entry).slice(),
+      expiresAt: this.expires.of(entry),
     };
   }
 
@@ -187,7 +141,7 @@ export class CompactMap {
   restoreKey(key: Key, saved: SavedKey | undefined): void {
     const slot = this.#lookup(key);
     if (saved === undefined) {
-      if (slot >= 0) this.#remove(slot);
+      if (slot >= 0) this.remove(slot);
       return;
     }
     if (slot >= 0) {
@@ -195,41 +149,41 @@ export class CompactMap {
       return;
     }
     const { entry } = saved;
-    this.#page[entry] = saved.page;
-    this.#at[entry] = saved.at;
-    this.#hashes[entry] = saved.hash;
+    this.page[entry] = saved.page;
+    this.at[entry] = saved.at;
+    this.hashes[entry] = saved.hash;
     // Entries past the count were all deleted ones (the count only drops over those).
-    if (this.#entries <= entry) this.#entries = entry + 1;
-    this.#slots[~slot] = entry + 1;
-    this.#size++;
-    this.#read(entry);
-    this.#arena.dead -= this.#arena.end - saved.at;
-    this.#setExpiry(entry, saved.expiresAt);
+    if (this.entries <= entry) this.entries = entry + 1;
+    this.slots[~slot] = entry + 1;
+    this.live++;
+    this.read(entry);
+    this.arena.dead -= this.arena.end - saved.at;
+    this.setEntryExpiry(entry, saved.expiresAt);
   }
 
   /** Everything, to put back with the returned function (a `clear` undone, while {@link hold}ing). */
   saveAll(): () => void {
-    const arena = this.#arena, restoreArena = arena.save();
-    const page = this.#page, at = this.#at, hashes = this.#hashes, entries = this.#entries, size = this.#size;
-    const slots = this.#slots, expires = this.#expires;
+    const arena = this.arena, restoreArena = arena.save();
+    const page = this.page, at = this.at, hashes = this.hashes, entries = this.entries, size = this.live;
+    const slots = this.slots, expires = this.expires;
     return () => {
-      this.#arena = arena;
+      this.arena = arena;
       restoreArena();
-      this.#page = page;
-      this.#at = at;
-      this.#hashes = hashes;
-      this.#entries = entries;
-      this.#size = size;
-      this.#slots = slots;
-      this.#expires = expires;
+      this.page = page;
+      this.at = at;
+      this.hashes = hashes;
+      this.entries = entries;
+      this.live = size;
+      this.slots = slots;
+      this.expires = expires;
     };
   }
 
   /** The most recently inserted key that has not expired, or `undefined` when there is none. */
   lastKey(): Key | undefined {
     const at = now();
-    for (let entry = this.#entries - 1; entry >= 0; entry--) {
-      if (this.#page[entry] !== DELETED && !this.#expires.expired(entry, at)) return this.#keyOf(entry);
+    for (let entry = this.entries - 1; entry >= 0; entry--) {
+      if (this.page[entry] !== DELETED && !this.expires.expired(entry, at)) return this.keyOf(entry);
     }
     return undefined;
   }
@@ -237,7 +191,7 @@ export class CompactMap {
   /** When the key expires (epoch ms), 0 when it never does, `undefined` when it is missing. */
   expiresAt(key: Key): number | undefined {
     const slot = this.#lookup(key);
-    return slot < 0 ? undefined : this.#expires.of(this.#slots[slot] - 1);
+    return slot < 0 ? undefined : this.expires.of(this.slots[slot] - 1);
   }
 
   /**
@@ -248,7 +202,7 @@ export class CompactMap {
   setExpiry(key: Key, expiresAt: number): boolean {
     const slot = this.#lookup(key);
     if (slot < 0) return false;
-    this.#setExpiry(this.#slots[slot] - 1, expiresAt);
+    this.setEntryExpiry(this.slots[slot] - 1, expiresAt);
     return true;
   }
 
@@ -262,15 +216,15 @@ export class CompactMap {
    * @returns whether it stopped at the deadline with entries left to look at
    */
   expireSome(at: number, deadline: number): boolean {
-    const { removed, outOfTime } = this.#expires.sweep(
-      () => this.#entries,
+    const { removed, outOfTime } = this.expires.sweep(
+      () => this.entries,
       at,
       deadline,
-      (entry) => this.#expire(this.#slotOf(entry)),
+      (entry) => this.#expire(this.slotOf(entry)),
     );
     // A compaction copies every live entry: done here only while that is quick, else at the next write.
     // No view of a record is held here (unlike pop's), so the old pages can be given back at once.
-    if (removed > 0 && this.#size <= CHEAP_COMPACTION) this.#compactIfWasteful(true);
+    if (removed > 0 && this.live <= CHEAP_COMPACTION) this.compactIfWasteful(true);
     return outOfTime;
   }
 
@@ -279,15 +233,15 @@ export class CompactMap {
    * (a view, valid until the map is next changed), or `undefined` when the map is empty.
    */
   popLast(): [Key, Uint8Array] | undefined {
-    let entry = this.#entries - 1;
+    let entry = this.entries - 1;
     for (const at = now(); entry >= 0; entry--) {
-      if (this.#page[entry] === DELETED) continue;
-      if (!this.#expires.expired(entry, at)) break;
-      this.#remove(this.#slotOf(entry));
+      if (this.page[entry] === DELETED) continue;
+      if (!this.expires.expired(entry, at)) break;
+      this.remove(this.slotOf(entry));
     }
     if (entry < 0) return undefined;
-    const key = this.#keyOf(entry);
-    const value = this.#valueOf(entry);
+    const key = this.keyOf(entry);
+    const value = this.valueOf(entry);
     this.delete(key); // a compaction copies into new pages: the view stays intact
     return [key, value];
   }
@@ -306,11 +260,11 @@ export class CompactMap {
     from = 0,
     at = now(),
   ): number | undefined {
-    const expires = this.#expires;
-    for (let entry = from; entry < this.#entries; entry++) {
-      if (this.#page[entry] === DELETED || expires.expired(entry, at)) continue;
-      if (visit(this.#keyOf(entry), this.#valueOf(entry), expires.of(entry)) === false) {
-        return entry + 1 < this.#entries ? entry + 1 : undefined;
+    const expires = this.expires;
+    for (let entry = from; entry < this.entries; entry++) {
+      if (this.page[entry] === DELETED || expires.expired(entry, at)) continue;
+      if (visit(this.keyOf(entry), this.valueOf(entry), expires.of(entry)) === false) {
+        return entry + 1 < this.entries ? entry + 1 : undefined;
       }
     }
     return undefined;
@@ -319,135 +273,22 @@ export class CompactMap {
   /** An independent copy, made with a few memory copies (for snapshots). */
   copy(): CompactMap {
     const copy = new CompactMap();
-    copy.#arena = this.#arena.copy();
-    copy.#page = this.#page.slice(0, Math.max(this.#entries, 1));
-    copy.#at = this.#at.slice(0, Math.max(this.#entries, 1));
-    copy.#hashes = this.#hashes.slice(0, Math.max(this.#entries, 1));
-    copy.#entries = this.#entries;
-    copy.#size = this.#size;
-    copy.#slots = this.#slots.slice();
-    copy.#expires = this.#expires.copy(this.#entries);
+    this.copyInto(copy);
     return copy;
   }
 
   /** The key's slot, or `~slot` where it would go; an expired entry met on the way is removed first. */
   #lookup(key: Key): number {
-    const slot = this.#find(key);
-    if (slot < 0 || !this.#expires.expired(this.#slots[slot] - 1, now())) return slot;
+    const slot = this.find(key);
+    if (slot < 0 || !this.expires.expired(this.slots[slot] - 1, now())) return slot;
     this.#expire(slot);
-    return this.#find(key);
+    return this.find(key);
   }
 
-  /** Removes an expired entry, telling {@link onExpired}. */
+  /** Removes an expired entry, telling {@link CompactMap.onExpired}. */
   #expire(slot: number): void {
-    const key = this.onExpired && this.#keyOf(this.#slots[slot] - 1);
-    this.#remove(slot);
+    const key = this.onExpired && this.keyOf(this.slots[slot] - 1);
+    this.remove(slot);
     if (key !== undefined) this.onExpired!(key);
-  }
-
-  /** The slot of a live entry. */
-  #slotOf(entry: number): number {
-    return slotOf(this.#slots, this.#hashes, entry);
-  }
-
-  #setExpiry(entry: number, expiresAt: number): void {
-    this.#expires.set(entry, expiresAt, this.#page.length);
-  }
-
-  /** The slot holding the key, or `~slot` of the empty slot where it would go. */
-  #find(key: Key): number {
-    this.#key.encode(key);
-    const hash = this.#keyHash = this.#key.hash(this.#seed);
-    const slots = this.#slots, mask = slots.length - 1;
-    for (let slot = hash & mask;; slot = (slot + 1) & mask) {
-      const occupant = slots[slot];
-      if (occupant === 0) return ~slot;
-      if (this.#hashes[occupant - 1] === hash && this.#keyEquals(occupant - 1)) return slot;
-    }
-  }
-
-  /** Parses the record of `entry` (into the arena's reader fields). */
-  #read(entry: number): void {
-    this.#arena.read(this.#page[entry], this.#at[entry]);
-  }
-
-  #keyEquals(entry: number): boolean {
-    this.#read(entry);
-    return this.#arena.keyEquals(this.#key);
-  }
-
-  #keyOf(entry: number): Key {
-    this.#read(entry);
-    return this.#arena.key();
-  }
-
-  #valueOf(entry: number): Uint8Array {
-    this.#read(entry);
-    return this.#arena.valueBytes();
-  }
-
-  /** Writes a record of the encoded key and `value` and points `entry` at it. */
-  #append(entry: number, value: Uint8Array): void {
-    this.#page[entry] = this.#arena.append(this.#key, value);
-    this.#at[entry] = this.#arena.lastAt;
-  }
-
-  /** Empties a slot, moving later slots of the same probe run back (no tombstones). */
-  #remove(slot: number): void {
-    const entry = this.#slots[slot] - 1;
-    this.#read(entry);
-    this.#arena.dead += this.#arena.end - this.#at[entry];
-    this.#page[entry] = DELETED;
-    this.#expires.clearEntry(entry);
-    this.#size--;
-    while (this.#entries > 0 && this.#page[this.#entries - 1] === DELETED) this.#entries--;
-    emptySlot(this.#slots, this.#hashes, slot);
-  }
-
-  /** Rewrites the arena and renumbers the entries once dead bytes or holes outweigh live ones. */
-  /** @param releasePages give the old arena pages back at once (only when no caller holds a view into them) */
-  #compactIfWasteful(releasePages = false): void {
-    if (this.#holding) return;
-    const holes = this.#entries - this.#size;
-    const old = this.#arena;
-    const wasteful = (old.dead > SLACK && old.dead * 2 > old.used) ||
-      (holes > SLACK / 64 && holes > this.#size);
-    if (!wasteful) return;
-    const pages = old.pages, arena = this.#arena = new RecordArena();
-    const oldPage = this.#page, oldAt = this.#at, oldHashes = this.#hashes, oldEntries = this.#entries;
-    const length = Math.max(64, Math.ceil(this.#size * 1.25));
-    this.#page = new Uint32Array(length);
-    this.#at = new Uint32Array(length);
-    this.#hashes = new Uint32Array(length);
-    const expires = this.#expires.renumber(length);
-    let count = 0;
-    for (let entry = 0; entry < oldEntries; entry++) {
-      if (oldPage[entry] === DELETED) continue;
-      // Copied from where it lies: #read would look it up through the new arrays.
-      this.#page[count] = arena.copyRecord(pages[oldPage[entry]], oldAt[entry]);
-      this.#at[count] = arena.lastAt;
-      expires.move(entry, count);
-      this.#hashes[count++] = oldHashes[entry];
-    }
-    for (const array of [oldPage, oldAt, oldHashes]) release(array);
-    if (releasePages) { for (const page of pages) release(page); }
-    expires.done();
-    this.#entries = count;
-    let capacity = 128;
-    while (capacity < this.#size * 2) capacity *= 2;
-    this.#rehash(capacity);
-  }
-
-  #rehash(capacity: number): void {
-    const slots = buildSlots(capacity, this.#entries, this.#hashes, this.#page, DELETED);
-    release(this.#slots);
-    this.#slots = slots;
-  }
-
-  #growEntries(length: number): void {
-    this.#page = grown(this.#page, length);
-    this.#at = grown(this.#at, length);
-    this.#hashes = grown(this.#hashes, length);
-    this.#expires.grow(length);
   }
 }

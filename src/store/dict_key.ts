@@ -3,14 +3,19 @@
  * as their UTF-16 code units (one byte each when all are below 256, so ASCII
  * and Latin-1 keys take a byte a character), numbers as float64 with -0
  * folded into 0 (the `Map` rule). Exact, unlike UTF-8, for strings holding
- * lone surrogates.
+ * lone surrogates. Hashed with SipHash-1-3 under a secret per-process key
+ * (`siphash.ts`), so no one outside can choose keys that collide.
  *
  * @module
  */
+import { sipHash, type SipKey } from "./siphash.ts";
 import type { Key } from "./values.ts";
 
 /** How a key's bytes are to be read. */
 export const LATIN1 = 0, UTF16 = 1, NUMBER = 2;
+
+/** A random SipHash key per kind of key, for this process. */
+const KIND_KEYS: readonly SipKey[] = [LATIN1, UTF16, NUMBER].map(() => crypto.getRandomValues(new Uint32Array(4)));
 
 /** One key at a time, encoded into a reused buffer. */
 export class KeyBytes {
@@ -51,23 +56,12 @@ export class KeyBytes {
     this.length = length;
   }
 
-  /** Seeded MurmurHash3 (32-bit) of the encoded key and its kind. */
-  hash(seed: number): number {
-    const bytes = this.bytes, length = this.length;
-    let h = seed ^ this.kind;
-    let i = 0;
-    for (; i + 4 <= length; i += 4) {
-      h ^= mix(bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
-      h = (h << 13) | (h >>> 19);
-      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-    }
-    let tail = 0;
-    for (let shift = 0; i < length; i++, shift += 8) tail |= bytes[i] << shift;
-    if (length & 3) h ^= mix(tail);
-    h ^= length;
-    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-    return (h ^ (h >>> 16)) >>> 0;
+  /**
+   * SipHash-1-3 of the encoded key under this process's secret key for its kind
+   * (one key per kind, so `"1"` and `1` hash independently): the low 32 bits.
+   */
+  hash(): number {
+    return sipHash(this.bytes, this.length, KIND_KEYS[this.kind], 1, 3);
   }
 
   /** Whether `length` bytes of `source` from `start`, of kind `kind`, are this key. */
@@ -95,10 +89,4 @@ export function decodeKey(bytes: Uint8Array, start: number, length: number, kind
     if (units.length === 4096) text += String.fromCharCode(...units.splice(0));
   }
   return text + String.fromCharCode(...units);
-}
-
-function mix(k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  return Math.imul(k, 0x1b873593);
 }
