@@ -9,6 +9,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { connect, Server } from "../mod.ts";
 import { freePort, spawnServer, waitForPort } from "./_child_server.ts";
 
@@ -96,23 +99,73 @@ test("serveMetrics exposes counters, a cumulative latency histogram and gauges i
     assert.equal(value(samples, "cyberdb_table_size", { table: "centre", type: "CyberDict" }), 21);
     assert.ok((value(samples, "cyberdb_memory_rss_bytes") ?? 0) > 0);
     assert.equal(value(samples, "cyberdb_connections_total"), 1);
-    const buckets = samples.filter((s) => s.name === "cyberdb_request_duration_seconds_bucket");
-    assert.ok(buckets.length >= 2);
-    assert.equal(buckets.at(-1)!.labels.le, "+Inf");
-    let last = -Infinity, lastCount = 0;
-    for (const bucket of buckets) {
-      const le = bucket.labels.le === "+Inf" ? Infinity : Number(bucket.labels.le);
-      assert.ok(le > last, "bucket bounds increase");
-      assert.ok(bucket.value >= lastCount, "buckets are cumulative");
-      last = le;
-      lastCount = bucket.value;
-    }
-    const count = value(samples, "cyberdb_request_duration_seconds_count")!;
-    assert.equal(buckets.at(-1)!.value, count);
+    const count = assertHistogram(samples, types, "cyberdb_request_duration_seconds");
     assert.ok(count >= 22);
     assert.ok(value(samples, "cyberdb_request_duration_seconds_sum")! > 0);
   } finally {
     await server.close();
+  }
+});
+
+/** Checks one histogram family: its TYPE, bounds increasing to `+Inf`, cumulative buckets, `+Inf` = `_count`. */
+function assertHistogram(samples: Sample[], types: Map<string, string>, name: string): number {
+  assert.equal(types.get(name), "histogram", name);
+  const buckets = samples.filter((s) => s.name === `${name}_bucket`);
+  assert.ok(buckets.length >= 2, name);
+  assert.equal(buckets.at(-1)!.labels.le, "+Inf");
+  let last = -Infinity, lastCount = 0;
+  for (const bucket of buckets) {
+    const le = bucket.labels.le === "+Inf" ? Infinity : Number(bucket.labels.le);
+    assert.ok(le > last, `${name}: bucket bounds increase`);
+    assert.ok(bucket.value >= lastCount, `${name}: buckets are cumulative`);
+    last = le;
+    lastCount = bucket.value;
+  }
+  const count = value(samples, `${name}_count`)!;
+  assert.equal(buckets.at(-1)!.value, count, `${name}: the +Inf bucket is _count`);
+  assert.ok(value(samples, `${name}_sum`)! >= 0, `${name}_sum`);
+  return count;
+}
+
+test("metrics count bytes in and out and time journal writes, fsyncs, snapshot saves and the load", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cyberdb_metrics_"));
+  const seed = new Server();
+  await seed.start({ port: 0 });
+  await seed.save(`${dir}/seed.cdb`);
+  await seed.close();
+  const server = new Server();
+  await server.load(`${dir}/seed.cdb`);
+  const { port } = await server.start({ port: 0, journal: { path: `${dir}/journal`, fsync: "always" } });
+  const metrics = await server.serveMetrics({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const scrape = async () => parseExposition(await (await fetch(`http://127.0.0.1:${metrics.port}/`)).text());
+    const before = await scrape();
+    assert.equal(value(before.samples, "cyberdb_received_bytes_total"), 0);
+    assert.equal(value(before.samples, "cyberdb_sent_bytes_total"), 0);
+    assert.ok(value(before.samples, "cyberdb_snapshot_load_duration_seconds")! > 0, "the load at start is timed");
+    const client = await connect({ port });
+    try {
+      await using proxy = await client.getProxy().connect();
+      const log = await proxy.createCyberList("log");
+      for (let i = 0; i < 5; i++) await log.push("x".repeat(1000));
+    } finally {
+      await client.close();
+    }
+    await server.save(`${dir}/db.cdb`);
+    const { samples, types } = await scrape();
+    assert.equal(types.get("cyberdb_received_bytes_total"), "counter");
+    assert.equal(types.get("cyberdb_sent_bytes_total"), "counter");
+    assert.ok(value(samples, "cyberdb_received_bytes_total")! > 5000, "the five 1000-byte pushes came in");
+    assert.ok(value(samples, "cyberdb_sent_bytes_total")! > 0);
+    assert.ok(assertHistogram(samples, types, "cyberdb_journal_write_duration_seconds") >= 6, "create + 5 pushes");
+    assert.ok(assertHistogram(samples, types, "cyberdb_journal_fsync_duration_seconds") >= 6, "fsync always");
+    const saves = value(before.samples, "cyberdb_snapshot_save_duration_seconds_count")!; // a journal opened after a load compacts
+    assert.equal(assertHistogram(samples, types, "cyberdb_snapshot_save_duration_seconds"), saves + 1);
+    assert.ok(value(samples, "cyberdb_snapshot_save_duration_seconds_sum")! > 0);
+    assert.equal(types.get("cyberdb_snapshot_load_duration_seconds"), "gauge");
+  } finally {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

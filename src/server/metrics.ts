@@ -10,6 +10,7 @@
 import { runtime } from "../runtime/mod.ts";
 import type { Conn, Listener } from "../runtime/mod.ts";
 import type { ServerInfo } from "../protocol/messages.ts";
+import { type DiskTimings, Durations } from "../store/durations.ts";
 
 /** Upper bounds in seconds of the request latency histogram's buckets (`+Inf` is implied). */
 export const LATENCY_BUCKETS: readonly number[] = [
@@ -32,12 +33,12 @@ export class RequestMetrics {
   readonly byOp: Map<string, number> = new Map();
   /** Error replies, by code. */
   readonly byCode: Map<string, number> = new Map();
-  /** Per-bucket (not cumulative) counts; the last is `+Inf`. */
-  readonly buckets: Float64Array = new Float64Array(LATENCY_BUCKETS.length + 1);
-  /** Sum of observed latencies, seconds. */
-  sum = 0;
-  /** Observations. */
-  count = 0;
+  /** Time to apply each request. */
+  readonly latency: Durations = new Durations(LATENCY_BUCKETS);
+  /** Bytes read from client connections (handshakes, requests, records as on the wire). */
+  bytesIn = 0;
+  /** Bytes written to client connections. */
+  bytesOut = 0;
 
   /**
    * Counts one request.
@@ -49,12 +50,34 @@ export class RequestMetrics {
   observe(op: string, seconds: number, code?: string): void {
     this.byOp.set(op, (this.byOp.get(op) ?? 0) + 1);
     if (code !== undefined) this.byCode.set(code, (this.byCode.get(code) ?? 0) + 1);
-    let at = 0;
-    while (at < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[at]) at++;
-    this.buckets[at]++;
-    this.sum += seconds;
-    this.count++;
+    this.latency.observe(seconds);
   }
+}
+
+/**
+ * The connection, with every byte read and written counted into `metrics`: a write adds its length,
+ * a read one addition once it resolves.
+ *
+ * @param conn a client connection
+ * @param metrics where the bytes are counted
+ * @returns the same connection, counted
+ */
+export function countBytes(conn: Conn, metrics: RequestMetrics): Conn {
+  return {
+    remoteAddr: conn.remoteAddr,
+    read: () =>
+      conn.read().then((chunk) => {
+        if (chunk !== null) metrics.bytesIn += chunk.length;
+        return chunk;
+      }),
+    write(data) {
+      metrics.bytesOut += data.length;
+      return conn.write(data);
+    },
+    closeWrite: () => conn.closeWrite(),
+    close: () => conn.close(),
+    keepAlive: (alive) => conn.keepAlive(alive),
+  };
 }
 
 function label(value: string): string {
@@ -66,18 +89,21 @@ function label(value: string): string {
  *
  * @param metrics the request counters
  * @param info the server's `info()`
+ * @param disk journal and snapshot timings
  * @returns the exposition text, ending with a newline
  * @example
  * ```ts
+ * import { diskTimings } from "../store/durations.ts";
  * import { RequestMetrics, renderMetrics } from "./metrics.ts";
  * import { Server } from "./server.ts";
  * const server = new Server();
  * await server.start({ port: 0 });
- * console.log(renderMetrics(new RequestMetrics(), server.info()).includes("# TYPE cyberdb_requests_total counter"));
+ * const text = renderMetrics(new RequestMetrics(), server.info(), diskTimings());
+ * console.log(text.includes("# TYPE cyberdb_requests_total counter")); // true
  * await server.close();
  * ```
  */
-export function renderMetrics(metrics: RequestMetrics, info: ServerInfo): string {
+export function renderMetrics(metrics: RequestMetrics, info: ServerInfo, disk: DiskTimings): string {
   const out: string[] = [];
   const family = (name: string, type: string, help: string, samples: [string, number][]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -102,18 +128,23 @@ export function renderMetrics(metrics: RequestMetrics, info: ServerInfo): string
     "Error replies, by code.",
     [...metrics.byCode].map(([code, n]) => [`{code="${label(code)}"}`, n]),
   );
-  out.push(
-    "# HELP cyberdb_request_duration_seconds Time to apply a request (before any journal commit).",
-    "# TYPE cyberdb_request_duration_seconds histogram",
+  const histogram = (name: string, help: string, durations: Durations) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
+    let cumulative = 0;
+    for (let at = 0; at <= durations.bounds.length; at++) {
+      cumulative += durations.buckets[at];
+      const le = at < durations.bounds.length ? String(durations.bounds[at]) : "+Inf";
+      out.push(`${name}_bucket{le="${le}"} ${cumulative}`);
+    }
+    out.push(`${name}_sum ${durations.sum}`, `${name}_count ${durations.count}`);
+  };
+  histogram(
+    "cyberdb_request_duration_seconds",
+    "Time to apply a request (before any journal commit).",
+    metrics.latency,
   );
-  let cumulative = 0;
-  for (let at = 0; at <= LATENCY_BUCKETS.length; at++) {
-    cumulative += metrics.buckets[at];
-    const le = at < LATENCY_BUCKETS.length ? String(LATENCY_BUCKETS[at]) : "+Inf";
-    out.push(`cyberdb_request_duration_seconds_bucket{le="${le}"} ${cumulative}`);
-  }
-  out.push(`cyberdb_request_duration_seconds_sum ${metrics.sum}`);
-  out.push(`cyberdb_request_duration_seconds_count ${metrics.count}`);
+  family("cyberdb_received_bytes_total", "counter", "Bytes read from client connections.", [["", metrics.bytesIn]]);
+  family("cyberdb_sent_bytes_total", "counter", "Bytes written to client connections.", [["", metrics.bytesOut]]);
   family("cyberdb_memory_rss_bytes", "gauge", "Resident memory of the server process.", [["", info.memory.rss]]);
   family(
     "cyberdb_table_size",
@@ -125,6 +156,23 @@ export function renderMetrics(metrics: RequestMetrics, info: ServerInfo): string
     "",
     info.journal?.size ?? 0,
   ]]);
+  histogram(
+    "cyberdb_journal_write_duration_seconds",
+    "Time to hand a batch of journal records to the OS (one write per commit).",
+    disk.journalWrite,
+  );
+  histogram("cyberdb_journal_fsync_duration_seconds", "Time of each fsync of the journal.", disk.journalSync);
+  histogram(
+    "cyberdb_snapshot_save_duration_seconds",
+    "Time to save a snapshot: capture the tables, encode, write, fsync and rename the file.",
+    disk.snapshotSave,
+  );
+  family(
+    "cyberdb_snapshot_load_duration_seconds",
+    "gauge",
+    "Time the last snapshot load took to decode the file and replace the tables (0: none loaded).",
+    [["", disk.lastLoad]],
+  );
   const snapshot = info.lastSnapshot;
   family(
     "cyberdb_last_snapshot_timestamp_seconds",

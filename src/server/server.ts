@@ -28,7 +28,7 @@ import { memoryGauge } from "./limits.ts";
 import { ConnectedClient } from "./client_list.ts";
 import { DEFAULT_SLOWLOG_THRESHOLD, Slowlog } from "./slowlog.ts";
 import { type LogFields, type LoggerOptions, type LogLevel, type LogWriter, makeLogger } from "../log.ts";
-import { type MetricsEndpoint, renderMetrics, RequestMetrics, serveMetrics } from "./metrics.ts";
+import { countBytes, type MetricsEndpoint, renderMetrics, RequestMetrics, serveMetrics } from "./metrics.ts";
 
 export { type BackupOptions, DEFAULT_MAX_CONNECTIONS, type ServerAddress, type StartOptions } from "./start_options.ts";
 
@@ -165,7 +165,7 @@ export class Server {
 
   /** Takes a new connection: refuses it (whitelist, connection limit) with an error frame, or serves a session on it. */
   #accept(conn: Conn, context: SessionContext, resolved: ResolvedStartOptions): void {
-    const channel = new Channel(conn);
+    const channel = new Channel(countBytes(conn, this.#metrics));
     const refusal = this.#refusal(conn, resolved.maxConnections);
     if (refusal) {
       this.#stats.refused++;
@@ -350,8 +350,9 @@ export class Server {
 
   /**
    * Serves Prometheus metrics over HTTP at `address` (any path; `server.ts --metrics <host:port>`):
-   * connections, requests by op, errors by code, a request latency histogram, memory, table sizes,
-   * journal size and the last snapshot. Stops at {@link Server.close}.
+   * connections, requests by op, errors by code, a request latency histogram, bytes in and out, memory,
+   * table sizes, journal size, journal write and fsync and snapshot save histograms, the last load and
+   * the last snapshot. Stops at {@link Server.close}.
    *
    * @param address where to listen; port 0 for any free port
    * @returns where it listens
@@ -366,7 +367,10 @@ export class Server {
    */
   async serveMetrics(address: { hostname: string; port: number }): Promise<{ hostname: string; port: number }> {
     this.#metricsEndpoint?.close();
-    this.#metricsEndpoint = await serveMetrics(address, () => renderMetrics(this.#metrics, this.info()));
+    this.#metricsEndpoint = await serveMetrics(
+      address,
+      () => renderMetrics(this.#metrics, this.info(), this.#persistence.timings),
+    );
     const { hostname, port } = this.#metricsEndpoint;
     this.#writeLog(`metrics on http://${hostname}:${port}/metrics`, "info", { hostname, port });
     return { hostname, port };

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import type { DiskTimings } from "./durations.ts";
 import { concat } from "../protocol/bytes.ts";
 import { JournalCorruptError } from "../errors.ts";
 import { type AppendFile, runtime, type TimerId } from "../runtime/mod.ts";
@@ -175,11 +176,13 @@ export class Journal {
   #dirty = false;
   #timer: TimerId | undefined;
   #failure: Error | undefined;
+  #timings: DiskTimings | undefined;
 
-  private constructor(epoch: number, size: number, policy: FsyncPolicy) {
+  private constructor(epoch: number, size: number, policy: FsyncPolicy, timings: DiskTimings | undefined) {
     this.epoch = epoch;
     this.size = size;
     this.#policy = policy;
+    this.#timings = timings;
     if (policy === "everysec") {
       this.#timer = setInterval(() => void this.#syncIfDirty(), 1000);
     }
@@ -188,10 +191,16 @@ export class Journal {
   /**
    * Starts a new, empty journal file at `path`, replacing any file there,
    * once `after` resolves. Appends are accepted at once and written once the
-   * file is ready.
+   * file is ready. Each write and fsync is timed into `timings`, when given.
    */
-  static create(path: string, epoch: number, policy: FsyncPolicy, after: Promise<void> = Promise.resolve()): Journal {
-    const journal = new Journal(epoch, JOURNAL_HEADER_SIZE, policy);
+  static create(
+    path: string,
+    epoch: number,
+    policy: FsyncPolicy,
+    after: Promise<void> = Promise.resolve(),
+    timings?: DiskTimings,
+  ): Journal {
+    const journal = new Journal(epoch, JOURNAL_HEADER_SIZE, policy, timings);
     journal.#opening = (async () => {
       await after;
       await runtime.writeFileAtomic(path, header(epoch));
@@ -212,8 +221,14 @@ export class Journal {
   }
 
   /** Continues appending to an existing journal whose valid content is `size` bytes. */
-  static async resume(path: string, epoch: number, size: number, policy: FsyncPolicy): Promise<Journal> {
-    const journal = new Journal(epoch, size, policy);
+  static async resume(
+    path: string,
+    epoch: number,
+    size: number,
+    policy: FsyncPolicy,
+    timings?: DiskTimings,
+  ): Promise<Journal> {
+    const journal = new Journal(epoch, size, policy, timings);
     journal.#file = await runtime.openAppend(path);
     return journal;
   }
@@ -245,7 +260,9 @@ export class Journal {
     if (this.#written >= this.#appended) return undefined;
     if (this.#policy !== "always" && this.#file !== undefined && this.#flushing === undefined) {
       try {
+        const started = performance.now();
         this.#file.writeSync(concat(this.#pending));
+        this.#timings?.journalWrite.observe((performance.now() - started) / 1000);
       } catch (error) {
         this.#fail(error as Error);
         return Promise.reject(this.#failure);
@@ -268,7 +285,9 @@ export class Journal {
         const upTo = this.#appended;
         const records = this.#pending;
         this.#pending = [];
+        const started = performance.now();
         await this.#file!.write(concat(records));
+        this.#timings?.journalWrite.observe((performance.now() - started) / 1000);
         this.#dirty = true;
         if (this.#policy === "always") await this.#syncIfDirty();
         if (this.#failure) break;
@@ -286,7 +305,9 @@ export class Journal {
     if (!this.#dirty || this.#file === undefined) return;
     this.#dirty = false;
     try {
+      const started = performance.now();
       await this.#file.sync();
+      this.#timings?.journalSync.observe((performance.now() - started) / 1000);
     } catch (error) {
       this.#fail(error as Error);
     }

@@ -30,6 +30,7 @@ import {
 } from "./journal.ts";
 import { capture, decodeSnapshot, encodeCapture, type JournalPosition } from "./snapshot.ts";
 import type { Store } from "./store.ts";
+import { type DiskTimings, diskTimings } from "./durations.ts";
 import type { LogFields, LogLevel } from "../log.ts";
 
 /** The snapshots and journal of one server. */
@@ -45,6 +46,8 @@ export class Persistence {
   #backup: { path: string; timer?: TimerId } | undefined;
   #saving: Promise<void> = Promise.resolve();
   #compacting: Promise<void> | undefined;
+  /** How long journal writes, fsyncs, snapshot saves and the last load took, for the metrics. */
+  readonly timings: DiskTimings = diskTimings();
   /** When the last snapshot finished, and how. */
   lastSnapshot: { at: Date; path: string; ok: boolean; error?: string; loaded?: boolean } | undefined;
 
@@ -96,7 +99,9 @@ export class Persistence {
     const count = store.tables.size;
     let entries = 0;
     for (const table of store.tables.values()) entries += table.size;
-    const ms = Math.round((performance.now() - started) * 10) / 10;
+    const took = performance.now() - started;
+    this.timings.lastLoad = took / 1000;
+    const ms = Math.round(took * 10) / 10;
     this.lastSnapshot = { at: new Date(), path, ok: true, loaded: true };
     this.#log(
       `loaded ${count} ${count === 1 ? "table" : "tables"} and ${entries} ${
@@ -118,11 +123,15 @@ export class Persistence {
   }
 
   #write(path: string, position: JournalPosition): Promise<void> {
+    const capturing = performance.now();
     const captured = capture(this.#store, position);
+    const captureTime = performance.now() - capturing;
     const saved = this.#saving.then(async () => {
       try {
+        const started = performance.now(); // not counting the wait for the save before it
         const bytes = await encodeCapture(captured);
         await runtime.writeFileAtomic(path, bytes);
+        this.timings.snapshotSave.observe((captureTime + performance.now() - started) / 1000);
         this.lastSnapshot = { at: new Date(), path, ok: true };
         this.#log(`saved ${bytes.length} bytes to ${path}`, "info", { bytes: bytes.length, path });
       } catch (error) {
@@ -190,14 +199,14 @@ export class Persistence {
     }
     if (replayed > 0) this.#log(`replayed ${replayed} changes from the journal`);
     if (old === undefined && live?.epoch === expected.epoch && live.validLength >= expected.offset) {
-      this.journal = await Journal.resume(path, live.epoch, live.validLength, policy);
+      this.journal = await Journal.resume(path, live.epoch, live.validLength, policy, this.timings);
       return;
     }
     // No journal to continue (first start, an interrupted compaction, a torn header): snapshot
     // everything first, then start the journal that continues that snapshot.
     const epoch = expected.epoch + 1;
     await this.#write(this.snapshotPath!, { epoch, offset: JOURNAL_HEADER_SIZE });
-    this.journal = Journal.create(path, epoch, policy);
+    this.journal = Journal.create(path, epoch, policy, undefined, this.timings);
     await this.journal.ready();
     await runtime.remove(`${path}.old`);
   }
@@ -277,7 +286,7 @@ export class Persistence {
     // one is flushed and moved aside. The snapshot then records where in the new one it stands.
     const saved = afterLoad ? this.#write(this.snapshotPath!, { epoch, offset: JOURNAL_HEADER_SIZE }) : undefined;
     const moved = Promise.all([old.close(), saved]).then(() => runtime.rename(path, `${path}.old`));
-    this.journal = Journal.create(path, epoch, options.fsync, moved);
+    this.journal = Journal.create(path, epoch, options.fsync, moved, this.timings);
     await this.journal.ready();
     await (saved ?? this.save(this.snapshotPath!));
     await runtime.remove(`${path}.old`);
