@@ -93,7 +93,12 @@ export function parseJournal(bytes: Uint8Array, path: string): ParsedJournal {
   if (!MAGIC.every((b, i) => bytes[i] === b) || view.getUint32(8) !== VERSION) {
     throw new JournalCorruptError(`${path} is not a cyberdb journal of version ${VERSION}`);
   }
-  const epoch = Number(view.getBigUint64(12));
+  // Read as bigint: past 2^53 - 1 a number would round, and match the journal to the wrong snapshot.
+  const wideEpoch = view.getBigUint64(12);
+  if (wideEpoch > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new JournalCorruptError(`${path} has epoch ${wideEpoch}, past 2^53 - 1; it was not written by cyberdb`);
+  }
+  const epoch = Number(wideEpoch);
   const records: ParsedJournal["records"] = [];
   let at = JOURNAL_HEADER_SIZE;
   while (at < bytes.length) {

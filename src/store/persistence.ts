@@ -15,8 +15,7 @@
  *
  * @module
  */
-import { JournalCorruptError, SnapshotCorruptError } from "../errors.ts";
-import { decode, WRAPPED_DEPTH } from "../protocol/codec.ts";
+import { BadRequestError, JournalCorruptError, SnapshotCorruptError } from "../errors.ts";
 import { runtime, type TimerId } from "../runtime/mod.ts";
 import {
   DEFAULT_FSYNC,
@@ -28,6 +27,7 @@ import {
   type JournalOptions,
   parseJournal,
 } from "./journal.ts";
+import { decodeJournalRecord } from "./request.ts";
 import { capture, decodeSnapshot, encodeCapture, type JournalPosition } from "./snapshot.ts";
 import type { Store } from "./store.ts";
 import { type DiskTimings, diskTimings } from "./durations.ts";
@@ -194,7 +194,7 @@ export class Persistence {
         );
       }
       const from = journal.epoch === expected.epoch ? expected.offset : 0;
-      replayed += this.#replay(journal.records, from);
+      replayed += this.#replay(journal.records, from, journal.path);
       expected = { epoch: journal.epoch, offset: Math.max(from, journal.validLength) };
     }
     if (replayed > 0) this.#log(`replayed ${replayed} changes from the journal`);
@@ -241,12 +241,25 @@ export class Persistence {
     return { ...parsed, path };
   }
 
-  #replay(records: { offset: number; payload: Uint8Array }[], from: number): number {
+  #replay(records: { offset: number; payload: Uint8Array }[], from: number, path: string): number {
     let count = 0;
     for (const { offset, payload } of records) {
       if (offset < Math.max(from, JOURNAL_HEADER_SIZE)) continue;
-      // A `timed` or `atomic` record wraps requests in one or two more levels: allow for them.
-      const [, op, table, ...args] = decode(payload, WRAPPED_DEPTH) as unknown[];
+      let request: unknown[];
+      try {
+        request = decodeJournalRecord(payload, this.#store);
+      } catch (error) {
+        if (!(error instanceof BadRequestError)) {
+          // A large request on a table that is not there: it failed the same way when it came in.
+          this.#log(`replaying a record at byte ${offset} of ${path} failed: ${(error as Error).message}`, "warn");
+          continue;
+        }
+        throw new JournalCorruptError(
+          `journal ${path} has a record at byte ${offset} that cannot be replayed (${error.message.slice(0, 200)}); ` +
+            `restore the journal from a backup, or move it away to start from the snapshot alone`,
+        );
+      }
+      const [, op, table, ...args] = request;
       try {
         this.#store.apply(op, table, args);
       } catch (error) {

@@ -11,7 +11,7 @@
  * @module
  */
 import { BadRequestError, CyberDBError, JournalCorruptError, OutOfMemoryError, UnsupportedError } from "../errors.ts";
-import { decode, decodeChecked, encodeArray, Encoded, LazyArray } from "../protocol/codec.ts";
+import { decode, decodeChecked, encodeArray, Encoded, LazyArray, WRAPPED_DEPTH } from "../protocol/codec.ts";
 import { ARRAY, checkMessagePack, EXT, MAX_DEPTH, newHeader, readHeader } from "../protocol/msgpack_scan.ts";
 import type { InfoOptions, ServerInfo, SessionOp } from "../protocol/messages.ts";
 import type { Journal } from "./journal.ts";
@@ -211,6 +211,40 @@ function decodeRequest(frame: Uint8Array, store: Store, seen: { id: number }): u
     throw error;
   }
   return decodeChecked(frame);
+}
+
+/**
+ * Decodes a journal record within the budgets its request was held to when it
+ * came in ({@link MAX_REQUEST_VALUES}, a large `d.update` entry by entry), so a
+ * crafted journal cannot decode to more than a request could: a request frame,
+ * or a `timed` record `[0, "timed", "", time, request]` wrapping one.
+ *
+ * @param frame the record's payload
+ * @param store the tables replayed into (a large request's table is looked up first, as it was)
+ * @returns the request, `[id, op, table, ...args]`
+ * @throws {BadRequestError} for a record that does not decode within the budgets
+ * @throws {CyberDBError} `NO_SUCH_TABLE` or `WRONG_TYPE` for a large request on a table that is not there
+ * @example
+ * ```ts
+ * import { encode } from "../protocol/codec.ts";
+ * import { decodeJournalRecord } from "./request.ts";
+ * import { Store } from "./store.ts";
+ * console.log(decodeJournalRecord(encode([1, "create", "t", "CyberDict"]), new Store())); // [ 1, "create", "t", "CyberDict" ]
+ * ```
+ */
+export function decodeJournalRecord(frame: Uint8Array, store: Store): unknown[] {
+  let request: unknown;
+  if (frame.length < LAZY_FRAME) {
+    request = decode(frame, WRAPPED_DEPTH); // a value takes a byte at least: well within the budget
+  } else if (peekHead(frame)[1] === "timed") {
+    const items = LazyArray.of(frame, WRAPPED_DEPTH); // a scan: time, no memory
+    if (items === undefined || items.length !== 5) throw new BadRequestError("a timed record must have 5 items");
+    request = [items.at(0), "timed", items.at(2), items.at(3), decodeRequest(items.raw(4), store, { id: 0 })];
+  } else {
+    request = decodeRequest(frame, store, { id: 0 });
+  }
+  if (!Array.isArray(request) || request.length < 3) throw new BadRequestError("a record must be a request");
+  return request;
 }
 
 /**

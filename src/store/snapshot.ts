@@ -25,11 +25,13 @@
  * @module
  */
 import { SnapshotCorruptError } from "../errors.ts";
-import { encode, encodeArray, Encoded, LazyArray, WRAPPED_DEPTH } from "../protocol/codec.ts";
+import { decodeChecked, encode, encodeArray, Encoded, LazyArray, WRAPPED_DEPTH } from "../protocol/codec.ts";
+import { ARRAY, checkMessagePack, newHeader, readHeader } from "../protocol/msgpack_scan.ts";
 import { crc32 } from "./checksum.ts";
 import { now } from "./clock.ts";
 import { DictTable } from "./dict_table.ts";
 import { ListTable } from "./list_table.ts";
+import { MAX_REQUEST_VALUES } from "./request.ts";
 import { Store } from "./store.ts";
 import type { Key } from "./values.ts";
 
@@ -39,6 +41,15 @@ const HEADER_SIZE = MAGIC.length + 4 + 8 + 8 + 8;
 const TRAILER_SIZE = 4;
 /** Entries encoded per slice; about 5 ms of work for small values. */
 const SLICE = 10_000;
+/**
+ * What a crafted file is held to before it is decoded, as a request is: a
+ * chunk holds at most {@link SLICE} items (a dict chunk that many pairs), the
+ * most cyberdb has ever written in one, and each list item or dict value
+ * decodes to at most {@link MAX_REQUEST_VALUES} values, as no request could
+ * have stored a bigger one. A 7.6 MiB chunk of 8 M empty maps took 649 MiB
+ * and 7 s to load before.
+ */
+const MAX_CHUNK_ITEMS = SLICE;
 
 /** Where in the journal history a snapshot stands. */
 export interface JournalPosition {
@@ -206,7 +217,12 @@ export function decodeSnapshot(bytes: Uint8Array, path: string): Snapshot {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint32(8);
   if (version !== VERSION) throw corrupt(`has format version ${version}; this server reads version ${VERSION}`);
-  const position = { epoch: Number(view.getBigUint64(12)), offset: Number(view.getBigUint64(20)) };
+  // Read as bigint: one past 2^53 - 1 would be rounded as a number, and a journal matched to the wrong epoch.
+  const epoch = view.getBigUint64(12), offset = view.getBigUint64(20);
+  if (epoch > BigInt(Number.MAX_SAFE_INTEGER) || offset > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw corrupt(`has a journal position (epoch ${epoch}, offset ${offset}) past 2^53 - 1`);
+  }
+  const position = { epoch: Number(epoch), offset: Number(offset) };
   const length = view.getBigUint64(28);
   if (length !== BigInt(bytes.length - HEADER_SIZE - TRAILER_SIZE)) {
     throw corrupt(`is truncated or has trailing bytes (body of ${length} bytes announced)`);
@@ -228,36 +244,78 @@ export function decodeSnapshot(bytes: Uint8Array, path: string): Snapshot {
   return { store, position };
 }
 
-/** Adds one chunk's items to the store; a dict's values are stored as the bytes they are in the file. */
+/**
+ * Adds one chunk's items to the store, within the budgets of {@link MAX_CHUNK_ITEMS};
+ * a dict's values are stored as the bytes they are in the file, once each is checked to decode.
+ */
 function addChunk(store: Store, bytes: Uint8Array, corrupt: (what: string) => Error): void {
   const chunk = LazyArray.of(bytes, WRAPPED_DEPTH);
   const name = chunk?.length === 3 || chunk?.length === 4 ? chunk.at(0) : undefined, kind = chunk?.at(1);
-  const items = chunk?.lazyAt(2);
-  if (typeof name !== "string" || items === undefined) throw corrupt("has a malformed table");
+  if (typeof name !== "string") throw corrupt("has a malformed table");
+  const quoted = JSON.stringify(name.slice(0, 100));
+  // Counted from the array's header, before its items are so much as located.
+  const count = arrayLength(chunk!.raw(2));
+  if (count > (kind === "CyberDict" ? 2 : 1) * MAX_CHUNK_ITEMS) {
+    throw corrupt(`has a chunk of ${count} items in ${quoted}, over the ${MAX_CHUNK_ITEMS} cyberdb writes`);
+  }
+  const items = chunk!.lazyAt(2);
+  if (items === undefined) throw corrupt("has a malformed table");
   let table = store.tables.get(name);
   if (table === undefined) {
     if (kind === "CyberList") table = new ListTable();
     else if (kind === "CyberDict") table = new DictTable();
-    else throw corrupt(`has a table ${JSON.stringify(name)} of unknown kind`);
+    else throw corrupt(`has a table ${quoted} of unknown kind`);
     store.tables.set(name, table);
   }
-  if (table.kind !== kind) throw corrupt(`has table ${JSON.stringify(name)} as two kinds`);
+  if (table.kind !== kind) throw corrupt(`has table ${quoted} as two kinds`);
+  for (let i = table instanceof ListTable ? 0 : 1; i < items.length; i += table instanceof ListTable ? 1 : 2) {
+    checkValue(items.raw(i), quoted, corrupt, table instanceof DictTable);
+  }
   if (table instanceof ListTable) {
     table.push(items);
-  } else {
-    if (items.length % 2 !== 0) throw corrupt(`has an odd dict chunk in ${JSON.stringify(name)}`);
-    const expiries = expiriesOf(chunk!.length === 4 ? chunk!.at(3) : [], items.length / 2);
-    if (expiries === undefined) throw corrupt(`has malformed expiries in ${JSON.stringify(name)}`);
-    const at = now();
-    for (let i = 0; i < items.length; i += 2) {
-      const expiresAt = expiries.get(i / 2) ?? 0;
-      if (expiresAt !== 0 && expiresAt <= at) continue; // expired since the snapshot was taken
-      const key = items.at(i);
-      if (typeof key !== "string" && (typeof key !== "number" || !Number.isFinite(key))) {
-        throw corrupt(`has a key that is not a string or a finite number in ${JSON.stringify(name)}`);
-      }
-      table.setEncoded(key, items.raw(i + 1), expiresAt);
+    return;
+  }
+  if (items.length % 2 !== 0) throw corrupt(`has an odd dict chunk in ${quoted}`);
+  // At most one expiry per pair: counted from the header before the list of them is decoded.
+  if (chunk!.length === 4 && arrayLength(chunk!.raw(3)) > items.length) {
+    throw corrupt(`has malformed expiries in ${quoted}`);
+  }
+  const expiries = expiriesOf(chunk!.length === 4 ? chunk!.at(3) : [], items.length / 2);
+  if (expiries === undefined) throw corrupt(`has malformed expiries in ${quoted}`);
+  const at = now();
+  for (let i = 0; i < items.length; i += 2) {
+    const expiresAt = expiries.get(i / 2) ?? 0;
+    if (expiresAt !== 0 && expiresAt <= at) continue; // expired since the snapshot was taken
+    const key = items.at(i);
+    if (typeof key !== "string" && (typeof key !== "number" || !Number.isFinite(key))) {
+      throw corrupt(`has a key that is not a string or a finite number in ${quoted}`);
     }
+    table.setEncoded(key, items.raw(i + 1), expiresAt);
+  }
+}
+
+/** The item count an array's header states, -1 when `bytes` do not start with an array. */
+function arrayLength(bytes: Uint8Array): number {
+  const header = newHeader();
+  readHeader(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, header);
+  return header.kind === ARRAY ? header.items : -1;
+}
+
+/**
+ * Checks one list item or dict value of a chunk that passed the structural
+ * scan: that it decodes to at most {@link MAX_REQUEST_VALUES} values (only one
+ * of more bytes than that can: a value takes at least one byte) and, for a dict
+ * value, stored undecoded, that it decodes at all (the scan does not look
+ * into what an extension holds).
+ */
+function checkValue(value: Uint8Array, table: string, corrupt: (what: string) => Error, decodeIt: boolean): void {
+  try {
+    if (value.length > MAX_REQUEST_VALUES) checkMessagePack(value, WRAPPED_DEPTH, 0, MAX_REQUEST_VALUES);
+    // A fixint or a fixstr (most keys' values in practice) decodes whatever it holds.
+    if (decodeIt && !(value[0] <= 0x7f || value[0] >= 0xa0 && value[0] <= 0xbf)) decodeChecked(value);
+  } catch (error) {
+    const what = (error as Error).message.slice(0, 200);
+    throw corrupt(`has a ${decodeIt ? "dict value" : "list item"} in ${table} that cannot be loaded (${what})`);
   }
 }
 
