@@ -17,7 +17,6 @@
 import { ConnectionClosedError } from "../errors.ts";
 import type { Opener, Sealer } from "../protocol/channel.ts";
 import { type AesGcm, runtime } from "../runtime/mod.ts";
-import { SMALL_RECORD, SmallGcm } from "./gcm.ts";
 
 /** Bytes GCM adds to each record (the authentication tag). */
 export const RECORD_OVERHEAD = 16;
@@ -94,7 +93,6 @@ export type RecordBytes = Uint8Array<ArrayBuffer> | Promise<Uint8Array<ArrayBuff
 export class RecordSealer implements Sealer {
   #key: CryptoKey | Uint8Array<ArrayBuffer>;
   #aes: AesGcm | undefined;
-  #small: SmallGcm | undefined;
   #counter = 0;
 
   /** Whether {@link RecordSealer.seal} returns the record itself rather than a promise. */
@@ -103,7 +101,6 @@ export class RecordSealer implements Sealer {
   private constructor(key: CryptoKey | Uint8Array<ArrayBuffer>, aes: AesGcm | undefined) {
     this.#key = key;
     this.#aes = aes;
-    this.#small = aes?.blocks && new SmallGcm(aes.blocks(key as Uint8Array));
     this.synchronous = aes !== undefined;
   }
 
@@ -136,9 +133,7 @@ export class RecordSealer implements Sealer {
    * @throws {ConnectionClosedError} once {@link MAX_RECORDS} records were sealed
    */
   seal(plaintext: Uint8Array<ArrayBuffer>): RecordBytes {
-    const counter = next(this.#counter++);
-    if (this.#small !== undefined && plaintext.length <= SMALL_RECORD) return this.#small.seal(counter, plaintext);
-    const iv = nonce(counter);
+    const iv = nonce(this.#counter++);
     if (this.#aes !== undefined) return this.#aes.seal(this.#key as Uint8Array, iv, plaintext);
     return crypto.subtle.encrypt({ name: "AES-GCM", iv }, this.#key as CryptoKey, plaintext)
       .then((sealed) => new Uint8Array(sealed));
@@ -149,7 +144,6 @@ export class RecordSealer implements Sealer {
 export class RecordOpener implements Opener {
   #key: CryptoKey | Uint8Array<ArrayBuffer>;
   #aes: AesGcm | undefined;
-  #small: SmallGcm | undefined;
   #counter = 0;
 
   /** Whether {@link RecordOpener.open} returns the plaintext itself rather than a promise. */
@@ -160,7 +154,6 @@ export class RecordOpener implements Opener {
   private constructor(key: CryptoKey | Uint8Array<ArrayBuffer>, aes: AesGcm | undefined) {
     this.#key = key;
     this.#aes = aes;
-    this.#small = aes?.blocks && new SmallGcm(aes.blocks(key as Uint8Array));
     this.synchronous = aes !== undefined;
   }
 
@@ -195,15 +188,13 @@ export class RecordOpener implements Opener {
    *   truncated): thrown at once by the runtime's cipher, as a rejection by Web Crypto
    */
   open(record: Uint8Array<ArrayBuffer>): RecordBytes {
-    const counter = next(this.#counter++);
+    const iv = nonce(this.#counter++);
     if (this.#aes !== undefined) {
-      const plaintext = this.#small !== undefined && record.length <= SMALL_RECORD + RECORD_OVERHEAD
-        ? this.#small.open(counter, record)
-        : this.#aes.open(this.#key as Uint8Array, nonce(counter), record);
+      const plaintext = this.#aes.open(this.#key as Uint8Array, iv, record);
       if (plaintext === null) throw notAuthentic();
       return plaintext;
     }
-    return crypto.subtle.decrypt({ name: "AES-GCM", iv: nonce(counter) }, this.#key as CryptoKey, record).then(
+    return crypto.subtle.decrypt({ name: "AES-GCM", iv }, this.#key as CryptoKey, record).then(
       (plaintext) => new Uint8Array(plaintext),
       () => Promise.reject(notAuthentic()),
     );
@@ -214,18 +205,12 @@ function notAuthentic(): ConnectionClosedError {
   return new ConnectionClosedError("a record failed to authenticate; the connection was closed");
 }
 
-/** The record number `counter`, once checked to be under {@link MAX_RECORDS}. */
-function next(counter: number): number {
+function nonce(counter: number): Uint8Array<ArrayBuffer> {
   if (counter >= MAX_RECORDS) {
     throw new ConnectionClosedError(
       "this connection sealed its limit of records; reconnect for fresh keys",
     );
   }
-  return counter;
-}
-
-/** The 96-bit IV of record `counter`: 8 zero bytes, then the counter as 32 bits, big-endian. */
-function nonce(counter: number): Uint8Array<ArrayBuffer> {
   const iv = new Uint8Array(12);
   new DataView(iv.buffer).setUint32(8, counter);
   return iv;

@@ -34,15 +34,7 @@ function load(): AesGcm | null {
   }
   if (crypto === undefined || !crypto.getCiphers().includes("aes-256-gcm")) return null;
   const { createCipheriv, createDecipheriv } = crypto;
-  const ecb = crypto.getCiphers().includes("aes-256-ecb");
   return {
-    ...(ecb && {
-      blocks(key: Uint8Array) {
-        const cipher = createCipheriv("aes-256-ecb", key, null);
-        cipher.setAutoPadding(false);
-        return (blocks: Uint8Array) => cipher.update(blocks);
-      },
-    }),
     seal(key, iv, plaintext) {
       const cipher = createCipheriv("aes-256-gcm", key, iv);
       const body = cipher.update(plaintext);

@@ -84,15 +84,6 @@ export interface AesGcm {
    * @returns the plaintext, or `null` when the record fails to authenticate
    */
   open(key: Uint8Array, iv: Uint8Array, record: Uint8Array): Uint8Array<ArrayBuffer> | null;
-  /**
-   * The AES-256 block cipher of one key, expanded once: encrypts whole 16-byte blocks (ECB, no
-   * padding), for small records, where making a GCM cipher per record costs more than the record.
-   *
-   * @param key 32 bytes
-   * @returns a function from blocks to their encryption (a fresh array, never the input); absent where
-   *   the runtime has no AES-256-ECB
-   */
-  blocks?(key: Uint8Array): (blocks: Uint8Array) => Uint8Array;
 }
 
 /** A timer handle as `setTimeout` returns it. */
