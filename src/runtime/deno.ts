@@ -34,25 +34,38 @@ class DenoConn implements Conn {
     }
   }
 
-  async read(): Promise<Uint8Array | null> {
-    if (this.#closed) return null;
+  // No async functions here: one promise per read and per write, the op's own continued with `then`.
+  read(): Promise<Uint8Array | null> {
+    if (this.#closed) return Promise.resolve(null);
     try {
-      const buffer = this.#buffer;
-      const n = await this.#conn.read(buffer);
-      if (n === null) return null;
-      if (n === buffer.length && buffer.length < LARGEST_READ_BUFFER) this.#buffer = new Uint8Array(2 * buffer.length);
-      return buffer.subarray(0, n);
+      return this.#conn.read(this.#buffer).then(this.#onRead, this.#onReadError);
     } catch (error) {
-      if (this.#closed || isDisconnect(error)) return null;
-      throw error;
+      return Promise.reject(error).catch(this.#onReadError);
     }
   }
 
-  async write(data: Uint8Array): Promise<void> {
-    let at = 0;
-    while (at < data.length) {
-      at += await this.#conn.write(at === 0 ? data : data.subarray(at));
+  readonly #onRead = (n: number | null): Uint8Array | null => {
+    if (n === null) return null;
+    const buffer = this.#buffer;
+    if (n === buffer.length && buffer.length < LARGEST_READ_BUFFER) this.#buffer = new Uint8Array(2 * buffer.length);
+    return buffer.subarray(0, n);
+  };
+
+  readonly #onReadError = (error: unknown): null => {
+    if (this.#closed || isDisconnect(error)) return null;
+    throw error;
+  };
+
+  write(data: Uint8Array): Promise<void> {
+    try {
+      return this.#conn.write(data).then((n) => n < data.length ? this.#writeRest(data, n) : undefined);
+    } catch (error) {
+      return Promise.reject(error);
     }
+  }
+
+  async #writeRest(data: Uint8Array, at: number): Promise<void> {
+    while (at < data.length) at += await this.#conn.write(data.subarray(at));
   }
 
   closeWrite(): Promise<void> {

@@ -9,6 +9,7 @@ import { type ServerAuth, ServerHandshake } from "../crypto/handshake.ts";
 import { type ErrorCode, FrameTooLargeError, TimeoutError } from "../errors.ts";
 import type { Channel } from "../protocol/channel.ts";
 import { encode, encodeArray } from "../protocol/codec.ts";
+import { encodeReply } from "../protocol/small_messages.ts";
 import { type InfoOptions, REPLY_ERROR, REPLY_OK, type ServerInfo } from "../protocol/messages.ts";
 import { RecordOpener, type RecordOptions, RecordSealer } from "../crypto/record.ts";
 import type { Journal } from "../store/journal.ts";
@@ -76,16 +77,29 @@ export async function serveSession(
   let replies: Uint8Array[] = [];
   let replyBytes = 0;
   let journal: Journal | undefined;
-  const sendReplies = async () => {
+  // Sends at once, in the turn of the read, when nothing is waiting on the disk.
+  const sendReplies = (): Promise<void> | void => {
     const ready = replies;
     replies = [];
     replyBytes = 0;
     const own = journal, current = context.journal();
     journal = undefined;
-    for (const committing of own === current ? [own] : [own, current]) {
-      const durable = committing?.commit();
-      if (durable) await durable;
-    }
+    const durable = own?.commit();
+    if (durable) return sendDurable(ready, own, durable, own === current ? undefined : current);
+    const also = own === current ? undefined : current?.commit();
+    if (also) return sendDurable(ready, own, also, undefined);
+    if (own) context.afterCommit();
+    for (const reply of ready) channel.send(reply);
+  };
+  const sendDurable = async (
+    ready: Uint8Array[],
+    own: Journal | undefined,
+    durable: Promise<void>,
+    then: Journal | undefined,
+  ) => {
+    await durable;
+    const also = then?.commit();
+    if (also) await also;
     if (own) context.afterCommit();
     for (const reply of ready) channel.send(reply);
   };
@@ -115,6 +129,26 @@ export async function serveSession(
       );
       channel.close();
     };
+    // After the replies are handed to the channel: past the soft limit, wait (bounded) for the client to take them.
+    const afterSend = (): Promise<void> | void => {
+      const unsent = channel.unsentBytes;
+      if (unsent > hard) return overHard(unsent);
+      if (unsent <= soft || channel.closed) return;
+      return waitForDrain(unsent);
+    };
+    const waitForDrain = async (unsent: number) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), writeTimeout));
+      const timedOut = await Promise.race([channel.drain().then(() => false), late]);
+      clearTimeout(timer);
+      if (timedOut && !channel.closed) {
+        context.log(
+          `${peer}: took too few of its ${unsent} bytes of replies in ${writeTimeout} ms (write timeout); ` +
+            `closing the connection`,
+        );
+        channel.close();
+      }
+    };
     await channel.readFrames(
       (frame) => {
         const { reply, wrote } = handleRequest(target, frame, client);
@@ -126,29 +160,20 @@ export async function serveSession(
         // Past the soft limit: send what is answered, and read nothing more until the client has taken it.
         return unsent <= soft;
       },
-      async () => {
-        await sendReplies();
-        const unsent = channel.unsentBytes;
-        if (unsent > hard) return overHard(unsent);
-        if (unsent <= soft || channel.closed) return;
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const late = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), writeTimeout));
-        const timedOut = await Promise.race([channel.drain().then(() => false), late]);
-        clearTimeout(timer);
-        if (timedOut && !channel.closed) {
-          context.log(
-            `${peer}: took too few of its ${unsent} bytes of replies in ${writeTimeout} ms (write timeout); ` +
-              `closing the connection`,
-          );
-          channel.close();
-        }
+      () => {
+        const sending = sendReplies();
+        return sending ? sending.then(afterSend) : afterSend();
       },
     );
   } catch (error) {
     if (error instanceof FrameTooLargeError) {
       context.log(`${peer}: ${error.message}; closing the connection`, "warn");
       // The requests before the oversize frame were applied: answer them first.
-      await sendReplies().catch(() => {});
+      try {
+        await sendReplies();
+      } catch {
+        // the connection is closing anyway
+      }
       channel.send(errorReply(0, error.code, error.message));
       await channel.drain();
     } else if (!channel.closed) {
@@ -221,7 +246,8 @@ function handleRequest(
     return { reply: errorReply(applied.id, applied.error.code, applied.error.message) };
   }
   const { id, op, result, wrote } = applied;
-  const reply = encodeArray(result === undefined ? [id, REPLY_OK] : [id, REPLY_OK, result]);
+  const reply = encodeReply(id, REPLY_OK, result) ??
+    encodeArray(result === undefined ? [id, REPLY_OK] : [id, REPLY_OK, result]);
   if (reply.length > context.maxFrameSize) {
     const error = new FrameTooLargeError(
       `the reply to ${op} is ${reply.length} bytes, over the frame limit of ${context.maxFrameSize}; ` +

@@ -13,6 +13,7 @@
 import { BadRequestError, CyberDBError, JournalCorruptError, OutOfMemoryError, UnsupportedError } from "../errors.ts";
 import { decode, decodeChecked, encodeArray, Encoded, LazyArray, WRAPPED_DEPTH } from "../protocol/codec.ts";
 import { ARRAY, checkMessagePack, EXT, MAX_DEPTH, newHeader, readHeader } from "../protocol/msgpack_scan.ts";
+import { decodeSmall } from "../protocol/small_messages.ts";
 import type { InfoOptions, ServerInfo, SessionOp } from "../protocol/messages.ts";
 import type { Journal } from "./journal.ts";
 import { opWrites, type Store } from "./store.ts";
@@ -186,7 +187,7 @@ export const MAX_REQUEST_VALUES = 2_000_000;
  * arguments are decoded, and then that they fit {@link MAX_REQUEST_VALUES}.
  */
 function decodeRequest(frame: Uint8Array, store: Store, seen: { id: number }): unknown {
-  if (frame.length < LAZY_FRAME) return decode(frame);
+  if (frame.length < LAZY_FRAME) return decodeSmall(frame) ?? decode(frame);
   const [id, op, table] = peekHead(frame);
   if (Number.isSafeInteger(id)) seen.id = id as number;
   if (typeof table === "string" && typeof op === "string" && (op.startsWith("d.") || op.startsWith("l."))) {

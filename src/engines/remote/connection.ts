@@ -15,6 +15,7 @@ import {
 } from "../../errors.ts";
 import { Channel } from "../../protocol/channel.ts";
 import { decode, encodeRequest, WRAPPED_DEPTH } from "../../protocol/codec.ts";
+import { decodeSmall, encodeSmallRequest } from "../../protocol/small_messages.ts";
 import { DEFAULT_MAX_FRAME_SIZE } from "../../protocol/frame.ts";
 import {
   DEFAULT_HOSTNAME,
@@ -209,7 +210,7 @@ export class Connection {
     const id = this.#nextId++;
     let body: Uint8Array;
     try {
-      body = encodeRequest(id, op, table, args);
+      body = encodeSmallRequest(id, op, table, args) ?? encodeRequest(id, op, table, args);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -278,7 +279,7 @@ export class Connection {
   }
 
   #onReply(frame: Uint8Array): void {
-    const reply = decode(frame, WRAPPED_DEPTH);
+    const reply = decodeSmall(frame) ?? decode(frame, WRAPPED_DEPTH);
     if (Array.isArray(reply) && (reply[1] === WATCH_EVENT || reply[1] === WATCH_END) && reply[0] !== 0) {
       const sink = this.#watches.get(reply[0]);
       if (sink === undefined) return; // stopped here; the server had not yet seen the unwatch
