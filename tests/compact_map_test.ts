@@ -147,3 +147,102 @@ test("CompactMap.forEach() stops when asked and goes on from its cursor", () => 
   assert.deepEqual(seen, [0, 1, 2, 4, 5, 6, 7, 8, 9]);
   assert.equal(calls, 3);
 });
+
+test("CompactMap compacts a big map a slice at a time while reads, writes and undone batches interleave", () => {
+  const random = mulberry32(0x5eed);
+  const int = (n: number) => Math.floor(random() * n);
+  const map = new CompactMap(), model = new Map<Key, Uint8Array>();
+  const value = (n: number, length: number) => new Uint8Array(length).fill(n & 0xff);
+  // 9 in 10 entries expire: the sweep leaves holes (a delete would compact a few entries along).
+  const expired = Date.now() - 1, later = Date.now() + 3_600_000;
+  const expiries = new Map<Key, number>();
+  for (let i = 0; i < 60_000; i++) {
+    map.set(i, value(i, 2), i % 10 !== 0 ? expired : i % 20 === 0 ? later + i : 0);
+    if (i % 10 === 0) model.set(i, value(i, 2));
+    if (i % 20 === 0) expiries.set(i, later + i);
+  }
+  let slices = 0, compacting = 0;
+  for (; (map.expiring > expiries.size || map.compacting) && slices < 20_000; slices++) {
+    if (map.expiring === expiries.size) compacting++;
+    if (compacting === 20) {
+      // Most entries popped from the end, down past where the compaction has got to; then new ones.
+      while (model.size > 50) {
+        const [key] = map.popLast()!;
+        model.delete(key);
+        expiries.delete(key);
+      }
+    }
+    // A deadline already past: the slice looks at 256 entries, the least it does.
+    map.expireSome(Date.now(), performance.now());
+    for (let j = 0; j < 3; j++) {
+      const roll = random(), key = int(70_000);
+      if (roll < 0.4) {
+        const v = value(key, 1 + int(40)); // new keys, and old ones rewritten in place or moved
+        map.set(key, v);
+        model.set(key, v);
+        expiries.delete(key);
+      } else if (roll < 0.7) {
+        assert.equal(map.delete(key), model.delete(key));
+        expiries.delete(key);
+      } else if (roll < 0.95) {
+        assert.deepEqual(map.get(key) && [...map.get(key)!], model.has(key) ? [...model.get(key)!] : undefined);
+      } else {
+        const last = map.popLast(), expected = [...model].pop();
+        if (expected) model.delete(expected[0]);
+        if (expected) expiries.delete(expected[0]);
+        assert.deepEqual(last && [last[0], [...last[1]]], expected && [expected[0], [...expected[1]]]);
+      }
+    }
+    if (slices % 25 === 0) {
+      // An atomic batch undone in the middle of the compaction: hold, change, put back.
+      const key = [...model.keys()][int(model.size)];
+      map.hold(true);
+      const saved = map.saveKey(key);
+      map.delete(key);
+      map.set("batch", value(1, 3));
+      map.restoreKey("batch", undefined);
+      map.restoreKey(key, saved);
+      map.hold(false);
+    }
+    if (slices % 50 === 0 || compacting === 20) {
+      assert.deepEqual(contents(map), modelContents(model), `slice ${slices}`);
+      const times: [Key, number][] = [];
+      map.forEach((key, _, expiresAt) => void (expiresAt && times.push([key, expiresAt])));
+      assert.deepEqual(times, [...expiries], `slice ${slices}: expiries`);
+    }
+    assert.equal(map.size, model.size, `slice ${slices}`);
+  }
+  assert.equal(map.compacting, false, `the compaction ended, after ${slices} slices`);
+  assert.ok(compacting > 10, `${compacting} slices of compaction`);
+  assert.deepEqual(contents(map), modelContents(model));
+});
+
+test("CompactMap's compaction goes on right when a batch empties the map's end down past where it has got to", () => {
+  const map = new CompactMap(), model = new Map<Key, Uint8Array>();
+  const expired = Date.now() - 1;
+  // Keys i % 10 == 0 stay; the others have expired, and the sweep leaves 36,000 holes.
+  for (let i = 0; i < 40_000; i++) {
+    map.set(i, Uint8Array.of(i & 0xff), i % 10 === 0 ? 0 : expired);
+    if (i % 10 === 0) model.set(i, Uint8Array.of(i & 0xff));
+  }
+  for (let n = 0; map.expiring > 0 && n < 1000; n++) map.expireSome(Date.now(), performance.now());
+  assert.equal(map.expiring, 0);
+  // A few slices of the compaction (at least 256 entries each: the deadline is past).
+  for (let n = 0; n < 5; n++) map.expireSome(Date.now(), performance.now());
+  assert.equal(map.compacting, true, "a compaction is under way");
+  // A batch (no compaction steps while it holds) deletes from the end down past both cursors; then new keys.
+  map.hold(true);
+  for (let i = 39_990; i >= 500; i -= 10) {
+    assert.equal(map.delete(i), true);
+    model.delete(i);
+  }
+  for (let i = 0; i < 300; i++) {
+    map.set(`new${i}`, Uint8Array.of(i));
+    model.set(`new${i}`, Uint8Array.of(i));
+  }
+  map.hold(false);
+  for (let n = 0; map.compacting && n < 1000; n++) map.expireSome(Date.now(), performance.now());
+  assert.equal(map.compacting, false);
+  assert.deepEqual(contents(map), modelContents(model));
+  for (const key of model.keys()) assert.ok(map.has(key), `has ${String(key)}`);
+});

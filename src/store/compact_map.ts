@@ -25,9 +25,6 @@ import { now } from "./clock.ts";
 import { DELETED, MapEntries } from "./map_entries.ts";
 import type { Key } from "./values.ts";
 
-/** Live entries up to which a compaction after an expiry sweep is cheap enough (well under 1 ms). */
-const CHEAP_COMPACTION = 8192;
-
 /** What {@link CompactMap.saveKey} keeps of one key, to put it back exactly (order included). */
 export interface SavedKey {
   /** Its entry number, record place and hash. */
@@ -53,6 +50,14 @@ export class CompactMap extends MapEntries {
   /** Entries that have an expiry (some may be past it, not yet removed). */
   get expiring(): number {
     return this.expires.count;
+  }
+
+  /**
+   * Whether a compaction is under way or due, or memory one left is still to be given back: work for
+   * {@link CompactMap.expireSome}, expiries or not.
+   */
+  get compacting(): boolean {
+    return this.compaction !== undefined || this.wasteful || this.givingBack;
   }
 
   /** Returns whether the key is present. */
@@ -88,7 +93,7 @@ export class CompactMap extends MapEntries {
       }
       arena.dead += arena.end - this.at[entry];
       this.append(entry, value);
-      this.compactIfWasteful();
+      this.compactStep();
       return;
     }
     this.insert(~slot, value, expiresAt);
@@ -99,7 +104,7 @@ export class CompactMap extends MapEntries {
     const slot = this.#lookup(key);
     if (slot < 0) return false;
     this.remove(slot);
-    this.compactIfWasteful();
+    this.compactStep();
     return true;
   }
 
@@ -115,7 +120,7 @@ export class CompactMap extends MapEntries {
    */
   hold(on: boolean): void {
     this.holding = on;
-    if (!on) this.compactIfWasteful();
+    if (!on) this.compactStep();
   }
 
   /** What {@link restoreKey} needs to put the key back as it is now; `undefined` when it is missing. */
@@ -166,7 +171,9 @@ export class CompactMap extends MapEntries {
     const arena = this.arena, restoreArena = arena.save();
     const page = this.page, at = this.at, hashes = this.hashes, entries = this.entries, size = this.live;
     const slots = this.slots, expires = this.expires;
+    const compaction = this.compaction && { ...this.compaction };
     return () => {
+      this.compaction = compaction;
       this.arena = arena;
       restoreArena();
       this.page = page;
@@ -209,23 +216,29 @@ export class CompactMap extends MapEntries {
   /**
    * The active expiry: removes expired entries, going on from where the last
    * call stopped, until every entry was looked at once or `performance.now()`
-   * reaches `deadline` (the clock is read every 256 entries).
+   * reaches `deadline` (the clock is read every 256 entries); goes on with
+   * the compaction under way or due too (half the time first, then what the
+   * sweep leaves).
    *
    * @param at the time entries expire by (epoch ms)
    * @param deadline when to stop (by `performance.now()`)
-   * @returns whether it stopped at the deadline with entries left to look at
+   * @returns whether it stopped at the deadline with work left (entries to look at, or a compaction)
    */
   expireSome(at: number, deadline: number): boolean {
-    const { removed, outOfTime } = this.expires.sweep(
+    // No view of a record is held here (unlike pop's), so the memory a compaction leaves can be given back.
+    // A compaction under way gets half the time first: sweeps of a big map would otherwise leave it little.
+    if (this.compaction !== undefined || this.givingBack) {
+      const start = performance.now();
+      this.compactSome(start + (deadline - start) / 2, Infinity, true);
+    }
+    const { outOfTime } = this.expires.sweep(
       () => this.entries,
       at,
       deadline,
       (entry) => this.#expire(this.slotOf(entry)),
     );
-    // A compaction copies every live entry: done here only while that is quick, else at the next write.
-    // No view of a record is held here (unlike pop's), so the old pages can be given back at once.
-    if (removed > 0 && this.live <= CHEAP_COMPACTION) this.compactIfWasteful(true);
-    return outOfTime;
+    if (outOfTime) return true;
+    return this.compacting && this.compactSome(deadline, Infinity, true);
   }
 
   /**

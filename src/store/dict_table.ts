@@ -90,10 +90,15 @@ export class DictTable {
     return expiresAt === 0 ? null : Math.max(0, expiresAt - now());
   }
 
+  /** Whether a compaction of its storage is under way or due (work for {@link DictTable.expireSome}). */
+  get compacting(): boolean {
+    return this.#map.compacting;
+  }
+
   /**
-   * Removes what has expired, until `performance.now()` reaches `deadline`.
+   * Removes what has expired, then goes on with compacting its storage, until `performance.now()` reaches `deadline`.
    *
-   * @returns whether it stopped at the deadline with more to look at
+   * @returns whether it stopped at the deadline with more to do
    */
   expireSome(deadline: number): boolean {
     return this.#map.expireSome(now(), deadline);

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { grown, release } from "./typed_arrays.ts";
+import { release, resized } from "./typed_arrays.ts";
 
 /** The expiry times of one map's entries. */
 export class ExpiryTimes {
@@ -54,8 +54,27 @@ export class ExpiryTimes {
   }
 
   /** Makes room for `length` entries. */
-  grow(length: number): void {
-    if (this.#times) this.#times = grown(this.#times, length);
+  resize(length: number): void {
+    if (this.#times) this.#times = resized(this.#times, length);
+  }
+
+  /**
+   * Cuts the array to `length` entries (those past it have no expiry), into a new array.
+   *
+   * @returns the old array, for the caller to give back, or `undefined` when there was none
+   */
+  cut(length: number): Float64Array | undefined {
+    const old = this.#times;
+    if (old) this.#times = old.slice(0, length);
+    return old;
+  }
+
+  /** Moves the expiry of entry `from` to entry `to` (a compaction renumbering the entries). */
+  move(from: number, to: number): void {
+    const times = this.#times;
+    if (times === undefined || times[from] === 0) return;
+    times[to] = times[from];
+    times[from] = 0;
   }
 
   /** Forgets every expiry and gives the memory back. */
@@ -71,22 +90,6 @@ export class ExpiryTimes {
     copy.#times = this.#times?.slice(0, Math.max(entries, 1));
     copy.count = this.count;
     return copy;
-  }
-
-  /**
-   * Starts renumbering the entries (a compaction) into an array of `length`.
-   *
-   * @returns `move(from, to)`, to call for each entry kept, then `done()` to free the old array
-   */
-  renumber(length: number): { move(from: number, to: number): void; done(): void } {
-    const old = this.#times;
-    this.#times = this.count > 0 ? new Float64Array(length) : undefined;
-    this.#sweepAt = 0;
-    const times = this.#times;
-    return {
-      move: times ? (from, to) => void (times[to] = old![from]) : () => {},
-      done: () => old && release(old),
-    };
   }
 
   /**

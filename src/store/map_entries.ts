@@ -12,8 +12,18 @@
  *   (`slot_table.ts`). Keys are hashed with SipHash-1-3 under a secret
  *   per-process key (`dict_key.ts`), so keys chosen to collide cannot be
  *   found from outside.
- * - A compaction rewrites the live records into a new arena and renumbers
- *   the entries, once dead bytes or holes outweigh live ones.
+ * - A compaction starts once dead bytes or holes outweigh live ones. It is
+ *   incremental, so a big map never stalls the server for it: each write
+ *   does a few steps of it and the active expiry cycle does the rest in
+ *   slices of about 1 ms (see {@link MapEntries.compactSome}). It walks the
+ *   entries in order with two cursors: `read`, the next entry to look at,
+ *   and `write`, where it goes. Each live entry moves down to `write`
+ *   (its slot is pointed at the new number) and its record, when it lies in
+ *   a page from before the compaction, is copied to the end of the arena.
+ *   Entries `[write, read)` are holes; lookups, order and iteration are
+ *   those of an uncompacted map throughout. When `read` reaches the end,
+ *   the old pages are dropped and the entry arrays (and the slot table, when
+ *   that is cheap) shrink to the live entries.
  *
  * @module
  */
@@ -21,13 +31,30 @@ import { KeyBytes } from "./dict_key.ts";
 import { ExpiryTimes } from "./expiry_times.ts";
 import { RecordArena } from "./record_arena.ts";
 import { buildSlots, emptySlot, slotOf } from "./slot_table.ts";
-import { grown, release } from "./typed_arrays.ts";
+import { release, resized } from "./typed_arrays.ts";
 import type { Key } from "./values.ts";
 
 /** The page of a deleted entry. */
 export const DELETED = 0xffffffff;
 /** Dead bytes and holes tolerated before a compaction, whatever the map's size. */
 const SLACK = 1 << 20;
+/** Entries a write looks at of a compaction under way (the active expiry cycle does the rest). */
+const STEPS_PER_WRITE = 32;
+/** Live entries up to which the slot table is rebuilt smaller at the end of a compaction (well under 1 ms). */
+const CHEAP_REHASH = 65_536;
+/** Trailing holes a removal trims from the entry count at most (a compaction takes the rest). */
+const TRIM = 1024;
+
+/** A compaction under way (see the module header). */
+export interface Compaction {
+  /** The next entry to look at, and the number it moves to. */
+  read: number;
+  write: number;
+  /** The first page made for it: records in pages numbered below it get copied. */
+  firstNew: number;
+  /** Record bytes in those pages (all dead once it is done). */
+  oldBytes: number;
+}
 
 /** Entries, records and slots of one map; the fields are the map's own (see `compact_map.ts`). */
 export class MapEntries {
@@ -49,6 +76,13 @@ export class MapEntries {
   protected expires = new ExpiryTimes();
   /** Entry + 1 for each occupied slot, 0 for an empty one; the length is a power of two. */
   protected slots = new Int32Array(128);
+  /** The compaction under way, if any. */
+  protected compaction: Compaction | undefined;
+  /**
+   * Memory a compaction left, given back a few buffers per expiry cycle: freeing ~50 MiB at once takes
+   * ~10 ms (page unmapping), and leaving it to the garbage collector keeps it resident until a full collection.
+   */
+  #unused: (Uint8Array | Uint32Array | Int32Array | Float64Array)[] = [];
   /** The key last looked up, and its hash. */
   protected readonly key = new KeyBytes();
   protected keyHash = 0;
@@ -66,6 +100,7 @@ export class MapEntries {
     this.hashes = new Uint32Array(64);
     this.slots = new Int32Array(128);
     this.expires = new ExpiryTimes();
+    this.compaction = undefined;
   }
 
   /** Makes `copy` an independent copy of these entries, with a few memory copies. */
@@ -130,7 +165,7 @@ export class MapEntries {
 
   /** A new entry for the key last looked up (not found, `~slot` = `free`), holding `value`. */
   protected insert(free: number, value: Uint8Array, expiresAt: number): void {
-    if (this.entries === this.page.length) this.growEntries(this.entries * 2);
+    if (this.entries === this.page.length) this.resizeEntries(this.entries * 2);
     const entry = this.entries++;
     this.append(entry, value);
     this.hashes[entry] = this.keyHash;
@@ -147,45 +182,119 @@ export class MapEntries {
     this.page[entry] = DELETED;
     this.expires.clearEntry(entry);
     this.live--;
-    while (this.entries > 0 && this.page[this.entries - 1] === DELETED) this.entries--;
+    for (let trim = 0; trim < TRIM && this.entries > 0 && this.page[this.entries - 1] === DELETED; trim++) {
+      this.entries--;
+    }
+    const compaction = this.compaction;
+    if (compaction !== undefined && this.entries < compaction.read) {
+      // The entries past the count are holes: the compaction goes on from the count.
+      compaction.read = this.entries;
+      compaction.write = Math.min(compaction.write, this.entries);
+    }
     emptySlot(this.slots, this.hashes, slot);
   }
 
+  /** Whether dead bytes or holes outweigh live ones (and are more than a little). */
+  protected get wasteful(): boolean {
+    const holes = this.entries - this.live, arena = this.arena;
+    return (arena.dead > SLACK && arena.dead * 2 > arena.used) || (holes > SLACK / 64 && holes > this.live);
+  }
+
+  /** The few steps of compaction a write does: starts one when due, looks at a few entries of it. */
+  protected compactStep(): void {
+    if (this.compaction !== undefined || this.wasteful) this.compactSome(Infinity, STEPS_PER_WRITE, false);
+  }
+
   /**
-   * Rewrites the arena and renumbers the entries once dead bytes or holes outweigh live ones.
+   * Goes on with the compaction under way (or starts one when the map is
+   * wasteful), looking at up to `steps` entries or until `performance.now()`
+   * reaches `deadline` (read every 256 entries). Nothing happens while
+   * {@link holding}.
    *
-   * @param releasePages give the old arena pages back at once (only when no caller holds a view into them)
+   * @param cycle called by the active expiry cycle: no caller holds a view into the records, so the memory a
+   *   compaction leaves is given back (a few buffers per call); from a write, the garbage collector frees it
+   * @returns whether work is left (a compaction under way, memory to give back)
    */
-  protected compactIfWasteful(releasePages = false): void {
-    if (this.holding) return;
-    const holes = this.entries - this.live;
-    const old = this.arena;
-    const wasteful = (old.dead > SLACK && old.dead * 2 > old.used) ||
-      (holes > SLACK / 64 && holes > this.live);
-    if (!wasteful) return;
-    const pages = old.pages, arena = this.arena = new RecordArena();
-    const oldPage = this.page, oldAt = this.at, oldHashes = this.hashes, oldEntries = this.entries;
-    const length = Math.max(64, Math.ceil(this.live * 1.25));
-    this.page = new Uint32Array(length);
-    this.at = new Uint32Array(length);
-    this.hashes = new Uint32Array(length);
-    const expires = this.expires.renumber(length);
-    let count = 0;
-    for (let entry = 0; entry < oldEntries; entry++) {
-      if (oldPage[entry] === DELETED) continue;
-      // Copied from where it lies: read() would look it up through the new arrays.
-      this.page[count] = arena.copyRecord(pages[oldPage[entry]], oldAt[entry]);
-      this.at[count] = arena.lastAt;
-      expires.move(entry, count);
-      this.hashes[count++] = oldHashes[entry];
+  protected compactSome(deadline: number, steps = Infinity, cycle = false): boolean {
+    if (this.holding) return this.compaction !== undefined;
+    if (cycle && !this.#giveBack(deadline)) return true;
+    let compaction = this.compaction;
+    if (compaction === undefined) {
+      if (!this.wasteful) return false;
+      const oldBytes = this.arena.used;
+      compaction = this.compaction = { read: 0, write: 0, firstNew: this.arena.startPage(), oldBytes };
     }
-    for (const array of [oldPage, oldAt, oldHashes]) release(array);
-    if (releasePages) { for (const page of pages) release(page); }
-    expires.done();
-    this.entries = count;
+    const { page, at, hashes, slots, arena, expires } = this;
+    let { read, write } = compaction;
+    const firstNew = compaction.firstNew;
+    for (let looked = 1; read < this.entries && looked <= steps; looked++, read++) {
+      if ((looked & 255) === 0 && performance.now() >= deadline) break;
+      let where = page[read];
+      if (where === DELETED) continue;
+      let offset = at[read];
+      if (where < firstNew) {
+        where = arena.copyRecord(arena.bytesOf(where), offset);
+        arena.dead += arena.end - offset;
+        offset = arena.lastAt;
+      }
+      if (write !== read) {
+        slots[slotOf(slots, hashes, read)] = write + 1;
+        hashes[write] = hashes[read];
+        expires.move(read, write);
+        page[read] = DELETED;
+      }
+      page[write] = where;
+      at[write++] = offset;
+    }
+    compaction.read = read;
+    compaction.write = write;
+    if (read < this.entries) return true;
+    this.#finishCompaction(compaction, cycle);
+    return this.#unused.length > 0;
+  }
+
+  /** Whether memory a compaction left is still to be given back. */
+  protected get givingBack(): boolean {
+    return this.#unused.length > 0;
+  }
+
+  /** Gives back buffers a compaction left, at least one, then until `deadline`; returns whether they all are. */
+  #giveBack(deadline: number): boolean {
+    const unused = this.#unused;
+    for (let first = true; unused.length > 0; first = false) {
+      if (!first && performance.now() >= deadline) return false;
+      release(unused.pop()!);
+    }
+    return true;
+  }
+
+  /** Drops the old pages and shrinks the arrays to the live entries. */
+  #finishCompaction(compaction: Compaction, cycle: boolean): void {
+    this.compaction = undefined;
+    this.entries = Math.min(this.entries, compaction.write);
+    const pages = this.arena.dropBefore(compaction.firstNew);
+    this.arena.used -= compaction.oldBytes;
+    this.arena.dead -= compaction.oldBytes;
+    const unused: (Uint8Array | Uint32Array | Int32Array | Float64Array)[] = pages;
+    const length = Math.max(64, Math.ceil(this.entries * 1.25));
+    if (this.page.length > 2 * length) {
+      unused.push(this.page, this.at, this.hashes);
+      this.page = this.page.slice(0, length);
+      this.at = this.at.slice(0, length);
+      this.hashes = this.hashes.slice(0, length);
+      const times = this.expires.cut(length);
+      if (times) unused.push(times);
+    }
     let capacity = 128;
     while (capacity < this.live * 2) capacity *= 2;
-    this.rehash(capacity);
+    if (this.slots.length > 2 * capacity && this.live <= CHEAP_REHASH) {
+      unused.push(this.slots);
+      this.slots = buildSlots(capacity, this.entries, this.hashes, this.page, DELETED);
+    }
+    if (!cycle) return;
+    // Given back in the next slices, smallest first (pop takes the last).
+    this.#unused.push(...unused);
+    this.#unused.sort((a, b) => b.byteLength - a.byteLength);
   }
 
   protected rehash(capacity: number): void {
@@ -194,10 +303,11 @@ export class MapEntries {
     this.slots = slots;
   }
 
-  protected growEntries(length: number): void {
-    this.page = grown(this.page, length);
-    this.at = grown(this.at, length);
-    this.hashes = grown(this.hashes, length);
-    this.expires.grow(length);
+  /** Makes room for `length` entries (or cuts the arrays to them: the ones past the count). */
+  protected resizeEntries(length: number): void {
+    this.page = resized(this.page, length);
+    this.at = resized(this.at, length);
+    this.hashes = resized(this.hashes, length);
+    this.expires.resize(length);
   }
 }

@@ -8,8 +8,11 @@
  *   page gets a page of its own. The first page of a new arena is small and
  *   grows to a full one, so small tables stay small.
  * - The arena only appends: the map decides which records are dead (counted
- *   in {@link RecordArena.dead}) and when to compact, by writing the live
- *   ones into a new arena.
+ *   in {@link RecordArena.dead}) and when to compact. A compaction sends
+ *   later appends to a new page ({@link RecordArena.startPage}), copies the
+ *   live records there a few at a time, then drops the pages before it
+ *   ({@link RecordArena.dropBefore}). Page numbers are never reused: page
+ *   `n` is `pages[n - base]`, so the numbers entries hold stay valid.
  *
  * @module
  */
@@ -24,7 +27,9 @@ const PAGE = 1 << 20, FIRST_PAGE = 256;
 export class RecordArena {
   /** The pages. */
   pages: Uint8Array[] = [new Uint8Array(FIRST_PAGE)];
-  /** The page records are appended to, and its bytes in use. */
+  /** The number of `pages[0]`: the pages before it were dropped by compactions. */
+  base = 0;
+  /** The page records are appended to (an index into {@link pages}), and its bytes in use. */
   current = 0;
   fill = 0;
   /** Offset of the space the last {@link reserve} found. */
@@ -42,7 +47,12 @@ export class RecordArena {
 
   /** Parses the record at `at` of page `page`. */
   read(page: number, at: number): void {
-    this.parse(this.pages[page], at);
+    this.parse(this.pages[page - this.base], at);
+  }
+
+  /** The bytes of page number `page`. */
+  bytesOf(page: number): Uint8Array {
+    return this.pages[page - this.base];
   }
 
   /** Parses the record at `at` of `bytes` (a page of this arena or of another). */
@@ -86,7 +96,7 @@ export class RecordArena {
     const keyLength = key.length, head = keyLength * 4 + key.kind;
     const size = varintSize(head) + varintSize(value.length) + keyLength + value.length;
     const page = this.reserve(size);
-    const bytes = this.pages[page];
+    const bytes = this.pages[page - this.base];
     let at = this.lastAt;
     at = writeVarint(bytes, at, head);
     at = writeVarint(bytes, at, value.length);
@@ -100,17 +110,17 @@ export class RecordArena {
     this.parse(bytes, at);
     const size = this.end - at;
     const page = this.reserve(size);
-    this.pages[page].set(bytes.subarray(at, at + size), this.lastAt);
+    this.pages[page - this.base].set(bytes.subarray(at, at + size), this.lastAt);
     return page;
   }
 
-  /** Finds room for a record of `size` bytes; returns its page (and sets {@link lastAt}). */
+  /** Finds room for a record of `size` bytes; returns its page's number (and sets {@link lastAt}). */
   reserve(size: number): number {
     this.used += size;
     if (size > PAGE / 2) {
       this.pages.push(new Uint8Array(size));
       this.lastAt = 0;
-      return this.pages.length - 1;
+      return this.base + this.pages.length - 1;
     }
     let page = this.pages[this.current];
     if (this.fill + size > page.length) {
@@ -132,13 +142,38 @@ export class RecordArena {
     }
     this.lastAt = this.fill;
     this.fill += size;
-    return this.current;
+    return this.base + this.current;
+  }
+
+  /**
+   * Sends later appends to a new (small, growing) page.
+   *
+   * @returns its number: the pages numbered below it get no more records
+   */
+  startPage(): number {
+    this.pages.push(new Uint8Array(FIRST_PAGE));
+    this.current = this.pages.length - 1;
+    this.fill = 0;
+    return this.base + this.current;
+  }
+
+  /**
+   * Drops the pages numbered below `page` (no entry points into them any more).
+   *
+   * @returns the dropped pages (for the map to give their memory back when no view into them is left)
+   */
+  dropBefore(page: number): Uint8Array[] {
+    const dropped = this.pages.splice(0, page - this.base);
+    this.current -= page - this.base;
+    this.base = page;
+    return dropped;
   }
 
   /** An independent copy, made with a memory copy per page (for snapshots). */
   copy(): RecordArena {
     const copy = new RecordArena();
     copy.pages = this.pages.map((page, i) => i === this.current ? page.slice(0, this.fill) : page.slice());
+    copy.base = this.base;
     // Appends go to a fresh page: the copy of the current one was cut to its fill.
     copy.current = copy.pages.length;
     copy.pages.push(new Uint8Array(FIRST_PAGE));
@@ -149,9 +184,11 @@ export class RecordArena {
 
   /** Saves where the arena stands; the returned function puts it back (the pages' bytes are not copied). */
   save(): () => void {
-    const pages = this.pages, current = this.current, fill = this.fill, used = this.used, dead = this.dead;
+    const pages = this.pages, base = this.base, current = this.current, fill = this.fill;
+    const used = this.used, dead = this.dead;
     return () => {
       this.pages = pages;
+      this.base = base;
       this.current = current;
       this.fill = fill;
       this.used = used;

@@ -159,8 +159,9 @@ export class Store {
   }
 
   /**
-   * One active expiry cycle: removes expired dict entries, table after table
-   * (going on where the last cycle stopped), until `performance.now()` reaches `deadline`.
+   * One active expiry cycle: removes expired dict entries and goes on with
+   * the compaction of dicts that need one, table after table (going on where
+   * the last cycle stopped), until `performance.now()` reaches `deadline`.
    *
    * @returns whether it stopped at the deadline with more to look at
    */
@@ -169,7 +170,7 @@ export class Store {
     const start = Math.max(0, names.indexOf(this.#expireNext ?? ""));
     for (let i = 0; i < names.length; i++) {
       const name = names[(start + i) % names.length], table = this.tables.get(name)!;
-      if (!(table instanceof DictTable) || table.expiring === 0) continue;
+      if (!(table instanceof DictTable) || (table.expiring === 0 && !table.compacting)) continue;
       if (table.expireSome(deadline)) {
         this.#expireNext = name;
         return true;

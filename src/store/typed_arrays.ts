@@ -1,5 +1,5 @@
 /**
- * Helpers of {@link CompactMap}'s typed arrays: growing and releasing them,
+ * Helpers of {@link CompactMap}'s typed arrays: resizing and releasing them,
  * and the LEB128 varints of its records.
  *
  * @module
@@ -12,13 +12,13 @@
  */
 type MaybeTransferable = { transfer?(length: number): ArrayBuffer };
 
-/** `array` with room for `length` items (the new ones zero). */
-export function grown<T extends Uint32Array<ArrayBuffer> | Float64Array<ArrayBuffer>>(array: T, length: number): T {
+/** `array` resized to `length` items: the new ones zero, or the last ones cut off. */
+export function resized<T extends Uint32Array<ArrayBuffer> | Float64Array<ArrayBuffer>>(array: T, length: number): T {
   const Type = array.constructor as new (lengthOrBuffer: number | ArrayBuffer) => T;
   const buffer = array.buffer as MaybeTransferable;
   if (buffer.transfer) return new Type(buffer.transfer(length * array.BYTES_PER_ELEMENT));
   const copy = new Type(length);
-  copy.set(array);
+  copy.set(array.length > length ? array.subarray(0, length) : array);
   return copy;
 }
 
