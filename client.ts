@@ -56,6 +56,7 @@ export type {
 } from "./src/protocol/messages.ts";
 export { VERSION } from "./src/version.ts";
 export * from "./src/errors.ts";
+export type { TlsCertificate, TlsVerification } from "./src/runtime/mod.ts";
 
 // The shell is loaded only when client.ts is the script run, so importing the client stays light.
 // No top-level await: under Node, `require("cyberdb/client")` loads this module synchronously.

@@ -15,8 +15,9 @@
  * The compiler, Node's types and the runtime dependencies are installed
  * once with npm into `npm/.tools/` (git-ignored, never published); the
  * output directory gets a `node_modules` link to them so the built tests run
- * in place. `src/runtime/deno.ts` is compiled without type checks: Node's
- * compiler has no `Deno` types, `deno check` checks it, and Node never calls it.
+ * in place. The Deno runtime (`src/runtime/deno.ts`, `_deno_*.ts`) is left
+ * out: the package's `src/runtime/mod.ts` picks the Node runtime, which Deno
+ * runs too (through its Node compatibility) when a Deno app imports `npm:cyberdb`.
  *
  * @module
  */
@@ -110,6 +111,29 @@ async function tools(deps: Record<string, string>): Promise<string> {
     await Deno.remove(aside, { recursive: true }); // another build got there first
   }
   return dir;
+}
+
+/** The Deno runtime's files, which the package leaves out. */
+const DENO_ONLY = /^(deno|_deno_[a-z_]+)\.ts$/;
+
+/**
+ * Removes the Deno runtime from a staged `src/runtime/` and makes its `mod.ts` pick the Node runtime
+ * alone, so nothing in the package imports a Deno-only file.
+ *
+ * @throws {Error} when `mod.ts` no longer has the shape this rewrites (update this function)
+ */
+async function nodeOnlyRuntime(dir: string): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    if (DENO_ONLY.test(entry.name)) await Deno.remove(`${dir}/${entry.name}`);
+  }
+  const mod = await Deno.readTextFile(`${dir}/mod.ts`);
+  const nodeOnly = mod
+    .replace(/^import \{ denoRuntime \} from "\.\/deno\.ts";\n/m, "")
+    .replace(/"Deno" in globalThis \? denoRuntime : nodeRuntime;/, "nodeRuntime; // the npm build: Node's runtime");
+  if (nodeOnly.includes("denoRuntime") || !nodeOnly.includes("Node's runtime")) {
+    throw new Error("src/runtime/mod.ts changed shape: update nodeOnlyRuntime() in scripts/build_npm.ts");
+  }
+  await Deno.writeTextFile(`${dir}/mod.ts`, nodeOnly);
 }
 
 /** Copies the files that `keep` accepts from a directory tree in the repository into another. */
@@ -222,11 +246,7 @@ export async function build(options: BuildOptions = {}): Promise<string> {
     for (const file of ENTRIES) await Deno.copyFile(`${ROOT}/${file}`, `${stage}/${file}`);
     for (const dir of SOURCE_DIRS) await copyTree(`${ROOT}/${dir}`, `${stage}/${dir}`, isTypeScript);
     if (options.tests) await copyTree(`${ROOT}/tests`, `${stage}/tests`, isTypeScript);
-    const denoRuntime = `${stage}/src/runtime/deno.ts`;
-    await Deno.writeTextFile(
-      denoRuntime,
-      `// @ts-nocheck: Deno-only; \`deno check\` checks it\n${await Deno.readTextFile(denoRuntime)}`,
-    );
+    await nodeOnlyRuntime(`${stage}/src/runtime`);
     await Deno.writeTextFile(`${stage}/package.json`, JSON.stringify({ type: "module" }));
     await Deno.writeTextFile(`${stage}/node_globals.d.ts`, NODE_GLOBALS);
     await Deno.symlink(`${toolDir}/node_modules`, `${stage}/node_modules`);

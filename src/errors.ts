@@ -28,7 +28,8 @@ export type ErrorCode =
   | "JOURNAL_CORRUPT"
   | "UNSUPPORTED"
   | "SLOW_CONSUMER"
-  | "OUT_OF_MEMORY";
+  | "OUT_OF_MEMORY"
+  | "TLS_FAILED";
 
 /**
  * The base class of every error cyberdb throws.
@@ -315,6 +316,22 @@ export class OutOfMemoryError extends CyberDBError {
   }
 }
 
+/**
+ * A TLS connection whose handshake failed: the server's certificate is not trusted (signed by a CA the
+ * client was not given, expired, or for another name), or the server does not speak TLS.
+ */
+export class TlsError extends CyberDBError {
+  /**
+   * Creates the error.
+   *
+   * @param message what failed, and what to do (pass the CA with `tls: { caCerts }`, check the name)
+   * @param options the runtime's error as `cause`
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super("TLS_FAILED", message, options);
+  }
+}
+
 const classes: Record<ErrorCode, new (message: string) => CyberDBError> = {
   KEY_NOT_FOUND: KeyNotFoundError,
   INDEX_OUT_OF_RANGE: IndexOutOfRangeError,
@@ -337,6 +354,7 @@ const classes: Record<ErrorCode, new (message: string) => CyberDBError> = {
   UNSUPPORTED: UnsupportedError,
   SLOW_CONSUMER: SlowConsumerError,
   OUT_OF_MEMORY: OutOfMemoryError,
+  TLS_FAILED: TlsError,
 };
 
 /**

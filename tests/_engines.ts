@@ -22,6 +22,7 @@ import { Persistence } from "../src/store/persistence.ts";
 import { Store } from "../src/store/store.ts";
 import { REDIS_UNAVAILABLE, startRedis, startRedisCluster } from "./_redis.ts";
 import { TRANSPORTS } from "./_server.ts";
+import { OPENSSL_UNAVAILABLE, testCertificates } from "./_tls.ts";
 
 /** A started engine: a connected client, and how to stop what was started. */
 export interface EngineFixture {
@@ -113,6 +114,21 @@ function remoteHarness(t: (typeof TRANSPORTS)[number]): EngineHarness {
   };
 }
 
+/** The remote engine over TLS (a throwaway CA from openssl), with a password and no --encrypt. */
+const tlsHarness: EngineHarness = {
+  name: "remote tls",
+  engine: "remote",
+  unavailable: OPENSSL_UNAVAILABLE,
+  async start() {
+    const { ca, cert, key } = testCertificates();
+    const server = new Server();
+    const password = "correct horse battery staple";
+    const { port } = await server.start({ hostname: "127.0.0.1", port: 0, password, tls: { cert, key } });
+    const options = { hostname: "127.0.0.1", port, password, tls: { caCerts: [ca] } };
+    return await connectedFixture(() => connect(options), () => server.close());
+  },
+};
+
 /**
  * Another client of one memory engine's tables: its own connections, and a
  * `close()` that gives back only those (the engine lives until the fixture closes).
@@ -191,6 +207,7 @@ function redisHarness(cluster: boolean): EngineHarness {
 export const ENGINES: EngineHarness[] = [
   memoryHarness,
   ...TRANSPORTS.map(remoteHarness),
+  tlsHarness,
   redisHarness(false),
   redisHarness(true),
 ];

@@ -99,6 +99,12 @@ test("the npm build's package.json has the name, version and npm imports of deno
       }
     }
     for (const name of ["README.md", "LICENSE"]) assert.ok(existsSync(join(built.dir, name)), `${name} is copied`);
+    // The Deno runtime does not ship: the package's runtime/mod.js picks Node's and imports nothing of Deno's.
+    for (const dir of ["src/runtime", "ts/src/runtime"]) {
+      const deno = (await readdir(join(built.dir, dir))).filter((name) => /^(deno|_deno_)/.test(name));
+      assert.deepEqual(deno, [], `${dir} holds no Deno runtime file`);
+    }
+    assert.doesNotMatch(await readFile(join(built.dir, "src/runtime/mod.js"), "utf8"), /deno\.js|denoRuntime/);
     if (REPO !== undefined) {
       const config = JSON.parse(await readFile(join(REPO, "deno.json"), "utf8"));
       assert.equal(manifest.version, config.version);

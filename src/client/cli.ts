@@ -32,7 +32,7 @@ prints the result and exits (0 on success, 1 with the error code on stderr
 for a failed request, 2 for a bad command line).
 
 Options (before the command):
-  -u, --url <url>     the server as a URL: cyberdb://[:password@]host[:port][?encrypt=1] or
+  -u, --url <url>     the server as a URL: cyberdb[s]://[:password@]host[:port][?encrypt=1] or
                       cyberdb+unix:///path/to/socket[?password=...] (default: the CYBERDB_URL
                       environment variable; instead of --hostname, --port and --unix)
   --hostname <host>   server address (default 127.0.0.1)
@@ -40,6 +40,9 @@ Options (before the command):
   --unix <path>       connect to the server's Unix domain socket instead of TCP
   --password <pw>     the server's password (default: the CYBERDB_PASSWORD environment variable)
   --encrypt           require an encrypted connection
+  --tls               connect over TLS (the server has --tls-cert), checking its certificate
+                      against the system's CAs; a cyberdbs:// URL does the same
+  --tls-ca <file>     also trust the CA certificate(s) in this PEM file (implies --tls)
   -h, --help          show this help
   -v, --version       print the version and exit
   --                  end of options: what follows is the command even if it starts with -
@@ -53,7 +56,10 @@ Examples:
 ${HELP}
 `;
 
-const STRING_FLAGS = new Set(["--hostname", "--port", "--unix", "--password", "--url", "-u"]);
+const STRING_FLAGS = new Set(["--hostname", "--port", "--unix", "--password", "--url", "-u", "--tls-ca"]);
+
+/** The shell's options: where and how to connect, and a CA file to read for TLS. */
+type ShellOptions = ConnectOptions & { caFile?: string };
 const PROMPT = "cyberdb> ";
 
 /** Where the shell connects, for messages. */
@@ -125,12 +131,21 @@ async function shell(client: Client, where: string): Promise<void> {
  */
 export async function main(args: string[]): Promise<number> {
   const split = splitArgs(args);
-  let options: ConnectOptions | "help" | "version";
+  let options: ShellOptions | "help" | "version";
   try {
     options = parseOptions(split.options);
   } catch (error) {
     console.error(`error: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
+  }
+  if (typeof options === "object" && options.caFile !== undefined) {
+    const { caFile, ...rest } = options;
+    try {
+      options = { ...rest, tls: { caCerts: [new TextDecoder().decode(await runtime.readFile(caFile))] } };
+    } catch (error) {
+      console.error(`error: cannot read --tls-ca ${caFile}: ${(error as Error).message}`);
+      return 2;
+    }
   }
   if (options === "help") {
     await runtime.print(USAGE);
@@ -156,13 +171,20 @@ export async function main(args: string[]): Promise<number> {
 }
 
 /** Parses and checks the options before the command; `"help"` or `"version"` when `--help` or `--version` was asked for. */
-function parseOptions(args: string[]): ConnectOptions | "help" | "version" {
+function parseOptions(args: string[]): ShellOptions | "help" | "version" {
   const { values } = parseArgs({
     args,
     strict: true,
     allowPositionals: false,
-    options: { ...CONNECTION_FLAGS, url: { type: "string", short: "u" } },
+    options: {
+      ...CONNECTION_FLAGS,
+      url: { type: "string", short: "u" },
+      tls: { type: "boolean" },
+      "tls-ca": { type: "string" },
+    },
   });
+  const tls = values["tls-ca"] !== undefined || values.tls ? { tls: {}, caFile: values["tls-ca"] } : {};
+  if (values.unix !== undefined && tls.tls) throw new FlagError("--tls is for TCP: drop --tls or --unix");
   if (values.help) return "help";
   if (values.version) return "version";
   const placed = values.hostname !== undefined || values.port !== undefined || values.unix !== undefined;
@@ -181,6 +203,7 @@ function parseOptions(args: string[]): ConnectOptions | "help" | "version" {
       ...fromUrl,
       password: values.password ?? fromUrl.password ?? passwordFlag(undefined),
       encrypt: values.encrypt || (fromUrl.encrypt ?? false),
+      ...tls,
     };
   }
   return {
@@ -189,6 +212,7 @@ function parseOptions(args: string[]): ConnectOptions | "help" | "version" {
     path: values.unix,
     password: passwordFlag(values.password),
     encrypt: values.encrypt ?? false,
+    ...tls,
   };
 }
 

@@ -7,12 +7,14 @@
  */
 import type * as Fs from "node:fs";
 import type * as Net from "node:net";
+import type * as Tls from "node:tls";
 import type * as Url from "node:url";
 
 /** The parts of Node's `process` used here. */
 export interface NodeProcess {
   getBuiltinModule(id: "node:fs"): typeof Fs;
   getBuiltinModule(id: "node:net"): typeof Net;
+  getBuiltinModule(id: "node:tls"): typeof Tls;
   getBuiltinModule(id: "node:url"): typeof Url;
   readonly argv: string[];
   readonly env: Record<string, string | undefined>;
@@ -33,6 +35,7 @@ export function nodeProcess(): NodeProcess {
 }
 
 let modules: { fs: typeof Fs; net: typeof Net; url: typeof Url } | undefined;
+let tls: typeof Tls | undefined;
 
 /** Node's `fs`, `net` and `url` modules, loaded on the first call. */
 export function node(): { fs: typeof Fs; net: typeof Net; url: typeof Url } {
@@ -42,6 +45,11 @@ export function node(): { fs: typeof Fs; net: typeof Net; url: typeof Url } {
     net: process.getBuiltinModule("node:net"),
     url: process.getBuiltinModule("node:url"),
   };
+}
+
+/** Node's `tls` module, loaded on the first call (only TLS listeners and connections need it). */
+export function nodeTls(): typeof Tls {
+  return tls ??= nodeProcess().getBuiltinModule("node:tls");
 }
 
 /** A plain `Uint8Array` over the same memory: the codec must never see a `Buffer`. */

@@ -24,7 +24,7 @@ function isDisconnect(error: NodeError): boolean {
  * A Node socket behind the pull-based {@link Conn}: pushed chunks are queued
  * and the socket is paused while more than {@link HIGH_WATER} bytes wait.
  */
-class NodeConn implements Conn {
+export class NodeConn implements Conn {
   readonly remoteAddr: Addr;
   #socket: Net.Socket;
   #queue: Uint8Array[] = [];
@@ -167,17 +167,23 @@ class NodeConn implements Conn {
   }
 }
 
-class NodeListener implements Listener {
+/** A bound Node server behind the pull-based {@link Listener}: connections queue until accepted. */
+export class NodeListener implements Listener {
   readonly addr: Addr;
   #server: Net.Server;
   #pending: Net.Socket[] = [];
   #waiting: ((conn: Conn | null) => void) | undefined;
   #closed = false;
 
-  constructor(server: Net.Server, addr: Addr) {
+  /**
+   * @param server a bound server
+   * @param addr where it is bound
+   * @param event the server's event for a new connection: a TLS server's is `secureConnection` (after its handshake)
+   */
+  constructor(server: Net.Server, addr: Addr, event: "connection" | "secureConnection" = "connection") {
     this.#server = server;
     this.addr = addr;
-    server.on("connection", (socket: Net.Socket) => {
+    server.on(event, (socket: Net.Socket) => {
       if (this.#closed) {
         socket.destroy();
         return;
@@ -230,7 +236,23 @@ class NodeListener implements Listener {
  * @throws {Error} saying the address is in use, when it is
  */
 export function listen(addr: Addr): Promise<Listener> {
-  const server = node().net.createServer({ allowHalfOpen: true });
+  return bind(node().net.createServer({ allowHalfOpen: true }), addr);
+}
+
+/**
+ * Makes a server listen on `addr`.
+ *
+ * @param server a TCP or TLS server, not yet listening
+ * @param addr where
+ * @param event its event for a new connection
+ * @returns the listener, once bound
+ * @throws {Error} saying the address is in use, when it is
+ */
+export function bind(
+  server: Net.Server,
+  addr: Addr,
+  event: "connection" | "secureConnection" = "connection",
+): Promise<Listener> {
   return new Promise((resolve, reject) => {
     const failed = (error: NodeError) => {
       server.close();
@@ -249,7 +271,7 @@ export function listen(addr: Addr): Promise<Listener> {
     server.listen({ host: addr.hostname, port: addr.port }, () => {
       server.off("error", failed);
       const bound = server.address() as Net.AddressInfo;
-      resolve(new NodeListener(server, { hostname: bound.address, port: bound.port }));
+      resolve(new NodeListener(server, { hostname: bound.address, port: bound.port }, event));
     });
   });
 }

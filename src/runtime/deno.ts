@@ -3,9 +3,11 @@
  *
  * @module
  */
-import type { Addr, AppendFile, Conn, Listener, Runtime } from "./interface.ts";
+import type { Addr, AppendFile, Conn, Listener, Runtime, TlsCertificate, TlsVerification } from "./interface.ts";
+import { TlsError } from "../errors.ts";
 import { aesGcm } from "./_node_crypto.ts";
 import { openLineEditor } from "./_line_editor.ts";
+import { print, readLines } from "./_deno_stdio.ts";
 import { claimSocketPath, socketInUse, type SocketPathProbe } from "./_unix_socket.ts";
 
 // A connection starts with a small read buffer (10,000 idle connections must stay cheap)
@@ -20,15 +22,16 @@ class DenoConn implements Conn {
   #closed = false;
 
   /**
-   * @param conn a TCP or Unix connection
+   * @param conn a TCP, TLS or Unix connection
    * @param path the socket's path, for a Unix connection
    */
   constructor(conn: Deno.Conn, path?: string) {
     this.#conn = conn;
     if (path === undefined) {
-      const tcp = conn as Deno.TcpConn;
-      tcp.setNoDelay(true);
-      this.remoteAddr = { hostname: tcp.remoteAddr.hostname, port: tcp.remoteAddr.port };
+      // A TLS connection accepted by Deno.listenTls has no setNoDelay (one made by connectTls had it set before TLS).
+      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
+      const remote = conn.remoteAddr as Deno.NetAddr;
+      this.remoteAddr = { hostname: remote.hostname, port: remote.port };
     } else {
       this.remoteAddr = { hostname: "", port: 0, path };
     }
@@ -235,48 +238,57 @@ async function syncDirectory(path: string): Promise<void> {
   }
 }
 
-async function* readLines(): AsyncIterable<string> {
-  const decoder = new TextDecoder();
-  let pending = "";
-  for await (const chunk of Deno.stdin.readable) {
-    pending += decoder.decode(chunk, { stream: true });
-    for (let end = pending.indexOf("\n"); end >= 0; end = pending.indexOf("\n")) {
-      yield pending.slice(0, end).replace(/\r$/, "");
-      pending = pending.slice(end + 1);
+/** Binds a TCP or TLS listener, saying so when the address is taken or the certificate cannot be used. */
+function listenTcp(addr: Addr, certificate?: TlsCertificate): Promise<Listener> {
+  try {
+    const options = { hostname: addr.hostname, port: addr.port, transport: "tcp" } as const;
+    return Promise.resolve(
+      new DenoListener(
+        certificate === undefined ? Deno.listen(options) : Deno.listenTls({ ...options, ...certificate }),
+      ),
+    );
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      return Promise.reject(
+        new Error(
+          `${addr.hostname}:${addr.port} is already in use; stop the other server or pick another port (0 = any free port)`,
+          { cause: error },
+        ),
+      );
     }
+    if (certificate !== undefined) {
+      return Promise.reject(
+        new Error(`cannot use the TLS certificate and key: ${(error as Error).message}`, { cause: error }),
+      );
+    }
+    return Promise.reject(error);
   }
-  pending += decoder.decode();
-  if (pending !== "") yield pending;
 }
 
-const encoder = new TextEncoder();
-
-async function print(text: string): Promise<void> {
-  const data = encoder.encode(text);
-  let at = 0;
-  while (at < data.length) at += await Deno.stdout.write(data.subarray(at));
+async function connectTls(addr: Addr, verification: TlsVerification): Promise<Conn> {
+  const tcp = await Deno.connect({ hostname: addr.hostname, port: addr.port, transport: "tcp" });
+  tcp.setNoDelay(true);
+  let tls: Deno.TlsConn | undefined;
+  try {
+    tls = await Deno.startTls(tcp, { hostname: addr.hostname, caCerts: verification.caCerts });
+    await tls.handshake();
+    return new DenoConn(tls);
+  } catch (error) {
+    try {
+      (tls ?? tcp).close();
+    } catch {
+      // already closed
+    }
+    throw new TlsError(`TLS handshake failed: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** The Deno implementation of the runtime interface. */
 export const denoRuntime: Runtime = {
   name: "deno",
-  listen(addr) {
-    try {
-      return Promise.resolve(
-        new DenoListener(Deno.listen({ hostname: addr.hostname, port: addr.port, transport: "tcp" })),
-      );
-    } catch (error) {
-      if (error instanceof Deno.errors.AddrInUse) {
-        return Promise.reject(
-          new Error(
-            `${addr.hostname}:${addr.port} is already in use; stop the other server or pick another port (0 = any free port)`,
-            { cause: error },
-          ),
-        );
-      }
-      return Promise.reject(error);
-    }
-  },
+  listen: (addr) => listenTcp(addr),
+  listenTls: (addr, certificate) => listenTcp(addr, certificate),
+  connectTls,
   async connect(addr) {
     return new DenoConn(
       await Deno.connect({

@@ -52,6 +52,20 @@ export interface Listener {
   close(): void;
 }
 
+/** A certificate (chain) and its private key, PEM, that a TLS listener presents. */
+export interface TlsCertificate {
+  /** The certificate chain, PEM: the server's certificate first. */
+  cert: string;
+  /** The private key, PEM. */
+  key: string;
+}
+
+/** How a TLS client checks the server's certificate. */
+export interface TlsVerification {
+  /** CA certificates (PEM) trusted beside the system's roots, e.g. a private CA that signed the server's. */
+  caCerts?: string[];
+}
+
 /** A file opened for appending, as the journal uses it. */
 export interface AppendFile {
   /** Appends all of `data`. */
@@ -101,6 +115,21 @@ export interface Runtime {
   listen(addr: Addr): Promise<Listener>;
   /** Opens a TCP connection with Nagle's algorithm off. */
   connect(addr: Addr): Promise<Conn>;
+  /**
+   * Binds a TLS listener (TLS 1.2 and 1.3) presenting `certificate`; connections are TLS from the
+   * first byte, and their handshake runs on the first read or write.
+   *
+   * @throws {Error} when the port is in use, or the certificate or key cannot be used
+   */
+  listenTls(addr: Addr, certificate: TlsCertificate): Promise<Listener>;
+  /**
+   * Opens a TCP connection and completes a TLS handshake over it, checking the server's
+   * certificate against the system's roots and `verification.caCerts`, for `addr.hostname`.
+   *
+   * @throws {TlsError} when the handshake fails (certificate not trusted, wrong name, no TLS there)
+   * @throws {Error} when the TCP connection cannot be made
+   */
+  connectTls(addr: Addr, verification: TlsVerification): Promise<Conn>;
   /**
    * Binds a Unix domain socket at `path` and sets its file mode; resolves once bound. A socket file
    * left by a server that crashed is replaced; closing the listener removes the file.

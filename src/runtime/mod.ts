@@ -20,6 +20,8 @@ export type {
   Listener,
   Runtime,
   TimerId,
+  TlsCertificate,
+  TlsVerification,
 } from "./interface.ts";
 
 /** The runtime this process runs on, picked once at start: Deno when `Deno` is there, else Node. */

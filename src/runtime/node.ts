@@ -1,5 +1,5 @@
 /**
- * The {@link Runtime} over Node's `node:net` and `node:fs`. The modules are
+ * The {@link Runtime} over Node's `node:net`, `node:tls` and `node:fs`. The modules are
  * fetched with `process.getBuiltinModule` on first use, so merely importing
  * this file (as Deno does, to pick a runtime) loads nothing from Node.
  *
@@ -10,6 +10,7 @@ import { aesGcm } from "./_node_crypto.ts";
 import { openLineEditor } from "./_line_editor.ts";
 import { node, type NodeError, nodeProcess, plain } from "./_node_builtins.ts";
 import { connect, connectUnix, listen, listenUnix } from "./_node_net.ts";
+import { connectTls, listenTls } from "./_node_tls.ts";
 
 /** Calls a Node callback-style function as a promise. */
 function call<T>(run: (done: (error: Error | null, value?: T) => void) => void): Promise<T> {
@@ -117,6 +118,8 @@ export const nodeRuntime: Runtime = {
   name: "node",
   listen,
   connect,
+  listenTls,
+  connectTls,
   listenUnix,
   connectUnix,
   aesGcm,

@@ -34,6 +34,9 @@ Options:
   --password <password>      password clients must prove they know
                              (default: the CYBERDB_PASSWORD environment variable)
   --encrypt                  require AES-256-GCM encrypted connections (needs a password)
+  --tls-cert <file>          serve TLS with this certificate chain (PEM; needs --tls-key);
+                             clients use --tls or cyberdbs://
+  --tls-key <file>           the private key (PEM) of --tls-cert
   --journal <path>           append every change to this journal before acknowledging it;
                              replayed over the snapshot at start (snapshot: --db, or <path>.snapshot)
   --fsync <policy>           journal fsync: ${FSYNC_POLICIES.join(" | ")} (default ${DEFAULT_FSYNC})
@@ -71,6 +74,8 @@ Options:
 const FLAGS = {
   ...CONNECTION_FLAGS,
   "unix-mode": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
   journal: { type: "string" },
   fsync: { type: "string" },
   "repair-journal": { type: "boolean" },
@@ -114,6 +119,8 @@ interface ServeOptions {
   metrics?: { hostname: string; port: number };
   logFormat?: LogFormat;
   slowlogThreshold?: number;
+  tlsCert?: string;
+  tlsKey?: string;
 }
 
 /** Parses and checks the flags; `"help"` or `"version"` when `--help` or `--version` was asked for. */
@@ -148,7 +155,15 @@ function parseServeArgs(args: string[]): ServeOptions | "help" | "version" {
     logLevel: oneOf("log-level", values["log-level"], LOG_LEVELS),
     logFormat: oneOf("log-format", values["log-format"], LOG_FORMATS),
     slowlogThreshold: millisecondsFlag("slowlog-threshold", values["slowlog-threshold"]),
+    tlsCert: values["tls-cert"],
+    tlsKey: values["tls-key"],
   };
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new FlagError("--tls-cert and --tls-key go together: the certificate and its private key");
+  }
+  if (options.tlsCert !== undefined && options.unix !== undefined) {
+    throw new FlagError("TLS is served over TCP: drop --tls-cert/--tls-key or --unix");
+  }
   if (options.fsync !== undefined && !FSYNC_POLICIES.includes(options.fsync)) {
     throw new FlagError(`--fsync must be always, everysec or no, got ${JSON.stringify(options.fsync)}`);
   }
@@ -218,12 +233,25 @@ function modeFlag(text: string | undefined): number | undefined {
   return parseInt(text, 8);
 }
 
+/** A PEM file's text; the error names the flag. */
+async function readText(path: string, flag: string): Promise<string> {
+  try {
+    return new TextDecoder().decode(await runtime.readFile(path));
+  } catch (error) {
+    throw new Error(`cannot read ${flag} ${path}: ${(error as Error).message}`);
+  }
+}
+
 /** Loads the snapshot, then serves until SIGINT or SIGTERM; the exit code. */
 async function serve(options: ServeOptions): Promise<number> {
   const server = new Server({ log: options.quiet ? false : { level: options.logLevel, format: options.logFormat } });
   try {
     if (options.whitelist) server.setIpWhitelist(options.whitelist);
     if (options.metrics) await server.serveMetrics(options.metrics);
+    const tls = options.tlsCert === undefined || options.tlsKey === undefined ? undefined : {
+      cert: await readText(options.tlsCert, "--tls-cert"),
+      key: await readText(options.tlsKey, "--tls-key"),
+    };
     if (options.db !== undefined) {
       if (await runtime.exists(options.db)) await server.load(options.db);
       server.setBackup(options.db, { interval: options.backupInterval });
@@ -235,6 +263,7 @@ async function serve(options: ServeOptions): Promise<number> {
       mode: options.unixMode,
       password: options.password,
       encrypt: options.encrypt,
+      tls,
       maxConnections: options.maxConnections,
       watchBuffer: options.watchBuffer,
       ...options.limits,

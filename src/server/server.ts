@@ -112,9 +112,12 @@ export class Server {
     if (options.journal) await this.#persistence.openJournal(options.journal);
     let listener: Listener;
     try {
-      listener = resolved.path === undefined
-        ? await runtime.listen({ hostname: resolved.hostname, port: resolved.port })
-        : await runtime.listenUnix(resolved.path, resolved.mode);
+      const address = { hostname: resolved.hostname, port: resolved.port };
+      listener = resolved.path !== undefined
+        ? await runtime.listenUnix(resolved.path, resolved.mode)
+        : resolved.tls
+        ? await runtime.listenTls(address, resolved.tls)
+        : await runtime.listen(address);
     } catch (error) {
       await this.#persistence.close();
       throw error;
@@ -127,7 +130,7 @@ export class Server {
     this.#accepting = this.#acceptLoop(listener, (conn) => this.#accept(conn, context, resolved));
     this.#writeLog(
       listener.addr.path === undefined
-        ? `listening on ${listener.addr.hostname}:${listener.addr.port}`
+        ? `listening on ${listener.addr.hostname}:${listener.addr.port}${resolved.tls ? " (TLS)" : ""}`
         : `listening on unix socket ${listener.addr.path}`,
     );
     if (resolved.plainBeyondLoopback) {

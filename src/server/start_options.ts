@@ -11,6 +11,7 @@ import { type SessionLimitOptions, type SessionLimits, sessionLimits } from "./l
 import { DEFAULT_WATCH_BUFFER } from "./watches.ts";
 import { DEFAULT_SLOWLOG_THRESHOLD } from "./slowlog.ts";
 import { IpWhitelist, parseIp } from "./whitelist.ts";
+import type { TlsCertificate } from "../runtime/mod.ts";
 
 /** Most concurrent connections when {@link StartOptions.maxConnections} is not given. */
 export const DEFAULT_MAX_CONNECTIONS = 10_000;
@@ -56,6 +57,13 @@ export interface StartOptions extends SessionLimitOptions {
    * @default {false}
    */
   encrypt?: boolean;
+  /**
+   * Serve TLS (1.2 and 1.3) with this certificate chain and private key, both PEM text (`server.ts
+   * --tls-cert <file> --tls-key <file>` reads them from files); clients connect with `tls: {}` (or
+   * `tls: { caCerts }` for a private CA) or a `cyberdbs://` URL. Not on a Unix socket. With `encrypt`
+   * too, records are sealed inside TLS as well (allowed, so clients can move from one to the other).
+   */
+  tls?: TlsCertificate;
   /**
    * Seal records with Web Crypto rather than the runtime's synchronous AES-256-GCM (`node:crypto`).
    * Same bytes on the wire, slower.
@@ -146,6 +154,8 @@ export interface ResolvedStartOptions {
   path?: string;
   mode: number;
   encrypt: boolean;
+  /** The certificate and key to serve TLS with, if any. */
+  tls?: TlsCertificate;
   maxConnections: number;
   maxFrameSize: number;
   handshakeTimeout: number;
@@ -206,6 +216,14 @@ export function resolveStartOptions(options: StartOptions): ResolvedStartOptions
         `read and change every table. Set a password (--password or CYBERDB_PASSWORD), or listen on 127.0.0.1`,
     );
   }
+  if (options.tls !== undefined) {
+    if (options.path !== undefined) {
+      throw new TypeError("TLS is served over TCP only: a Unix socket is protected by its file mode; drop tls or path");
+    }
+    if (typeof options.tls?.cert !== "string" || typeof options.tls?.key !== "string") {
+      throw new TypeError("tls takes { cert, key }: the certificate chain and its private key as PEM text");
+    }
+  }
   if (options.encrypt && options.password === undefined) {
     throw new TypeError("encryption keys are derived from the password: set a password to use encrypt");
   }
@@ -215,6 +233,7 @@ export function resolveStartOptions(options: StartOptions): ResolvedStartOptions
     path: options.path,
     mode,
     encrypt: options.encrypt ?? false,
+    tls: options.tls,
     maxConnections,
     maxFrameSize,
     handshakeTimeout,
@@ -222,7 +241,8 @@ export function resolveStartOptions(options: StartOptions): ResolvedStartOptions
     limits,
     maxMemory,
     slowlogThreshold,
-    plainBeyondLoopback: options.password !== undefined && !options.encrypt && options.path === undefined &&
+    plainBeyondLoopback: options.password !== undefined && !options.encrypt && !options.tls &&
+      options.path === undefined &&
       !isLoopback(hostname),
   };
 }

@@ -27,7 +27,8 @@ import {
 } from "../../protocol/messages.ts";
 import type { WatchSink, WatchTarget } from "../../client/watch.ts";
 import { handshake } from "./handshake.ts";
-import { runtime, type TimerId } from "../../runtime/mod.ts";
+import type { TimerId, TlsVerification } from "../../runtime/mod.ts";
+import { dial } from "./dial.ts";
 
 /** Options of `connect()`. */
 export interface ConnectOptions {
@@ -45,6 +46,12 @@ export interface ConnectOptions {
   port?: number;
   /** Connect to the server's Unix domain socket at this path instead of TCP (`hostname` and `port` are then ignored). */
   path?: string;
+  /**
+   * Speak TLS to a server started with a certificate (`--tls-cert`), checking it against the system's
+   * roots and `caCerts` (PEM: e.g. the private CA that signed it) for `hostname`. A `cyberdbs://` URL
+   * sets `tls: {}`. Not over a Unix socket. An untrusted certificate rejects `connect()` with `TLS_FAILED`.
+   */
+  tls?: TlsVerification;
   /** The server's password, if it has one. */
   password?: string;
   /**
@@ -163,12 +170,7 @@ export class Connection {
     });
     try {
       const conn = await Promise.race([
-        (path === undefined ? runtime.connect({ hostname, port }) : runtime.connectUnix(path)).catch((error) => {
-          throw new ConnectionClosedError(
-            `cannot connect to ${where}: ${(error as Error).message}; is the server running?`,
-            { cause: error },
-          );
-        }),
+        dial(options, hostname, port, where),
         expired,
       ]);
       channel = new Channel(

@@ -38,6 +38,9 @@ export class RemoteEngine implements Engine {
     if (!Number.isInteger(this.#shared) || this.#shared < 0) {
       throw new RangeError("sharedConnections must be a whole number ≥ 0 (0: one connection per proxy)");
     }
+    if (options.tls !== undefined && options.path !== undefined) {
+      throw new RangeError("tls is for TCP connections; drop tls or path (a Unix socket's file mode protects it)");
+    }
   }
 
   /** Number of connections open (leased or idle). */

@@ -2,6 +2,9 @@
  * The URL form of {@link ConnectOptions}, as `redis://` is for Redis:
  *
  * - `cyberdb://[:password@]host[:port][?param=value&...]` over TCP;
+ * - `cyberdbs://…` the same over TLS (as `rediss://` is to `redis://`): `tls: {}`, the server's
+ *   certificate checked against the system's roots (a private CA is passed beside the URL:
+ *   `connect(url, { tls: { caCerts } })`);
  * - `cyberdb+unix://[:password@]/path/to/socket[?param=value&...]` over a Unix socket
  *   (the password may also be given as `?password=`).
  *
@@ -57,8 +60,8 @@ function redact(url: string): string {
 export function parseConnectUrl(url: string): ConnectOptions {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   if (scheme === undefined) refuse(url, "scheme", "is missing: write cyberdb://host[:port] or cyberdb+unix:///path");
-  if (scheme !== "cyberdb" && scheme !== "cyberdb+unix") {
-    refuse(url, `scheme ${JSON.stringify(scheme ?? "")}`, "is not cyberdb:// or cyberdb+unix://");
+  if (scheme !== "cyberdb" && scheme !== "cyberdbs" && scheme !== "cyberdb+unix") {
+    refuse(url, `scheme ${JSON.stringify(scheme ?? "")}`, "is not cyberdb://, cyberdbs:// (TLS) or cyberdb+unix://");
   }
   // Checked before URL parsing, whose message for a bad port would not name it.
   const port = /^[a-z+]+:\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/?#]*)(?::([^/?#]*))?/i.exec(url)?.[1];
@@ -85,7 +88,8 @@ export function parseConnectUrl(url: string): ConnectOptions {
     if (path === "" || path === "/") refuse(url, "path", "is missing: cyberdb+unix:///path/to/socket");
     options.path = path;
   } else {
-    if (parsed.hostname === "") refuse(url, "host", "is missing: cyberdb://host[:port]");
+    if (parsed.hostname === "") refuse(url, "host", `is missing: ${scheme}://host[:port]`);
+    if (scheme === "cyberdbs") options.tls = {};
     options.hostname = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
     if (port !== undefined && port !== "") options.port = Number(port);
     if (parsed.pathname !== "" && parsed.pathname !== "/") {
