@@ -8,6 +8,7 @@ import { TlsError } from "../errors.ts";
 import { aesGcm } from "./_node_crypto.ts";
 import { openLineEditor } from "./_line_editor.ts";
 import { print, readLines } from "./_deno_stdio.ts";
+import { trimMemory } from "./_deno_trim.ts";
 import { claimSocketPath, socketInUse, type SocketPathProbe } from "./_unix_socket.ts";
 
 // A connection starts with a small read buffer (10,000 idle connections must stay cheap)
@@ -380,6 +381,7 @@ export const denoRuntime: Runtime = {
     }
   },
   memoryUsage: () => Deno.memoryUsage().rss,
+  trimMemory,
   unrefTimer(id) {
     // Deno 2.9 returns Node-style Timeout objects; older versions return numbers.
     if (typeof id === "number") Deno.unrefTimer(id);

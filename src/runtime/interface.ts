@@ -172,6 +172,11 @@ export interface Runtime {
   memoryUsage(): number;
   /** Lets the process exit even while this timer is pending. */
   unrefTimer(id: TimerId): void;
+  /**
+   * Asks the C allocator to give freed memory back to the system, off the event loop, where the runtime
+   * can: Deno on Linux (glibc) with the FFI permission; elsewhere it does nothing.
+   */
+  trimMemory(): void;
   /** The lines of standard input, without their line endings, until it closes. */
   readLines(): AsyncIterable<string>;
   /** Writes `text` to standard output as it is (no newline added); resolves once written. */

@@ -181,6 +181,8 @@ export const nodeRuntime: Runtime = {
   },
   env: (name) => nodeProcess().env[name],
   memoryUsage: () => nodeProcess().memoryUsage().rss,
+  // Node has no FFI to reach malloc_trim: freed memory stays with the allocator until it reuses it.
+  trimMemory() {},
   unrefTimer(id: TimerId) {
     (id as { unref?: () => void }).unref?.();
   },

@@ -7,13 +7,20 @@
  * The cycle is Redis's activeExpireCycle in spirit: it runs often, works for
  * a bounded time (about 1 ms by default) and goes on next time from where it
  * stopped, so it never stalls clients; when it stops at its time limit with
- * more to do, the next cycle comes sooner.
+ * more to do, the next cycle comes sooner. Once tables gave back 8 MiB or
+ * more (a compaction's old pages, a cleared table) and the cycle has nothing
+ * left to do, it asks the C allocator to return that memory to the system
+ * (`runtime.trimMemory`), which would otherwise keep it resident.
  *
  * @module
  */
 import { BadRequestError } from "../errors.ts";
 import { runtime, type TimerId } from "../runtime/mod.ts";
 import { now } from "./clock.ts";
+import { takeReleased } from "./typed_arrays.ts";
+
+/** Bytes given back by tables (compactions, clears) after which a cycle asks the allocator to return them. */
+const TRIM_AFTER = 8 * 2 ** 20;
 
 /** The options of `set`, `setDefault` and `update` on the wire. */
 export interface ExpiryOptions {
@@ -101,6 +108,7 @@ export class ActiveExpiry {
   #interval: number;
   #budget: number;
   #busyInterval: number;
+  #released = 0;
 
   /**
    * @param store what to expire
@@ -128,6 +136,12 @@ export class ActiveExpiry {
   #schedule(delay: number): void {
     this.#timer = setTimeout(() => {
       const busy = this.#store.expireSome(performance.now() + this.#budget);
+      this.#released += takeReleased();
+      if (this.#released >= TRIM_AFTER && !busy) {
+        // Freed buffers stay in the C allocator's arenas (resident) until it is asked to return them.
+        this.#released = 0;
+        runtime.trimMemory();
+      }
       this.#schedule(busy ? this.#busyInterval : this.#interval);
     }, delay);
     runtime.unrefTimer(this.#timer);

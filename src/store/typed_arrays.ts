@@ -22,9 +22,24 @@ export function resized<T extends Uint32Array<ArrayBuffer> | Float64Array<ArrayB
   return copy;
 }
 
+let released = 0;
+
 /** Gives an array's memory back now; the array is empty afterwards. */
 export function release(array: Uint8Array | Uint32Array | Int32Array | Float64Array): void {
-  (array.buffer as MaybeTransferable).transfer?.(0);
+  const buffer = array.buffer as MaybeTransferable & ArrayBuffer;
+  if (!buffer.transfer) return;
+  released += buffer.byteLength;
+  buffer.transfer(0);
+}
+
+/**
+ * Bytes {@link release} gave back since the last call (the active expiry asks the allocator to return
+ * them to the system once they add up).
+ */
+export function takeReleased(): number {
+  const bytes = released;
+  released = 0;
+  return bytes;
 }
 
 /** Bytes the LEB128 varint of `n` takes. */
