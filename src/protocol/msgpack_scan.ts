@@ -264,6 +264,9 @@ export function checkMessagePack(
   let pos = 0;
   let items = 1;
   let values = 0;
+  // Values counted plus those the open containers still promise: over the budget, the message is refused
+  // at the header that promises too many, not after walking millions of values to find out.
+  let promised = 1;
   for (;;) {
     while (items === 0) {
       if (open.length === 0) {
@@ -273,9 +276,7 @@ export function checkMessagePack(
       items = open.pop()!;
     }
     items--;
-    if (++values > maxValues) {
-      throw new BadRequestError(`the message decodes to over ${maxValues} values; send it in parts`);
-    }
+    values++; // within the budget: `promised` counted it already
     readHeader(bytes, view, pos, header);
     pos += header.size;
     const length = header.length, count = header.items;
@@ -288,13 +289,18 @@ export function checkMessagePack(
       if (CONTAINER_EXTENSIONS.includes(type)) {
         // A Map's or Set's payload is one nested array: checked as one more level (this reuses `header`).
         const payload = bytes.subarray(pos, pos + length);
-        values += checkContainerPayload(payload, type, maxDepth, outer + open.length, maxValues - values);
+        const inner = checkContainerPayload(payload, type, maxDepth, outer + open.length, maxValues - promised);
+        values += inner;
+        promised += inner;
       }
     }
     pos += length;
     if (count === 0) continue;
     // Every item takes at least one byte: a count above what is left is a lie.
     if (count > end - pos) throw new BadRequestError("a container claims more items than the message holds");
+    if ((promised += count) > maxValues) {
+      throw new BadRequestError(`the message decodes to over ${maxValues} values; send it in parts`);
+    }
     if (outer + open.length >= maxDepth) throw new BadRequestError(`message nested deeper than ${maxDepth} levels`);
     open.push(items);
     items = count;
