@@ -193,7 +193,6 @@ function redisHarness(cluster: boolean): EngineHarness {
     unsupported: {
       info: "proxy.info() is UNSUPPORTED on redis (ask Redis itself: INFO)",
       expiry: "expiry is UNSUPPORTED on redis: Redis 7.0 has no per-field TTL (HPEXPIRE is 7.4+)",
-      atomic: "atomic batches are UNSUPPORTED on redis yet",
     },
     async start() {
       const servers = cluster ? await startRedisCluster(3) : await startRedis();

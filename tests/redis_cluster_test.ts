@@ -11,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { type Client, connectRedis, type CyberDBError, type CyberDict } from "../mod.ts";
+import { keySlot, tableKeys } from "../src/engines/redis/keys.ts";
 import { freshName } from "./_engines.ts";
 import { REDIS_UNAVAILABLE, type RedisCluster, startRedisCluster } from "./_redis.ts";
 
@@ -24,8 +25,9 @@ async function placement(cluster: RedisCluster, names: string[]): Promise<Map<st
     try {
       await raw.connect();
       for (const name of names) {
-        const slot = await raw.cluster("KEYSLOT", `cyberdb:{${name}}`) as number;
-        if (await raw.cluster("COUNTKEYSINSLOT", slot) as number > 0 && await raw.exists(`cyberdb:{${name}}`)) {
+        const base = tableKeys("cyberdb", name).base;
+        const slot = await raw.cluster("KEYSLOT", base) as number;
+        if (await raw.cluster("COUNTKEYSINSLOT", slot) as number > 0 && await raw.exists(base)) {
           where.set(name, i);
         }
       }
@@ -61,6 +63,23 @@ describe("redis cluster: 3 local masters", { skip: REDIS_UNAVAILABLE }, () => {
     }
     const listed = (await proxy.tables()).map((t) => t.name).filter((name) => names.includes(name));
     assert.deepStrictEqual(listed, names, "tables() lists them in creation order from any node");
+  });
+
+  test("keySlot() agrees with CLUSTER KEYSLOT, and tables sharing a {tag} share a node", async () => {
+    const raw = new Redis(cluster.nodes[0].port, "127.0.0.1", { lazyConnect: true, maxRetriesPerRequest: 0 });
+    try {
+      await raw.connect();
+      const group = freshName("g");
+      const keys = ["123456789", "a{b}c", "{}x", "x{}{y}", tableKeys("cyberdb", `{${group}}a`).base, "ü{é}"];
+      for (const key of keys) assert.equal(keySlot(key), await raw.cluster("KEYSLOT", key), key);
+    } finally {
+      raw.disconnect();
+    }
+    await using proxy = await client.getProxy().connect();
+    const group = freshName("g");
+    const names = Array.from({ length: 6 }, (_, i) => `{${group}}t${i}`);
+    for (const name of names) await proxy.createCyberDict(name);
+    assert.equal(new Set((await placement(cluster, names)).values()).size, 1);
   });
 
   test("a stopped node fails only its own tables' requests, with CONNECTION_CLOSED; the client recovers", async () => {

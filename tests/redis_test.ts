@@ -16,6 +16,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { type Client, connectRedis, type CyberDBError } from "../mod.ts";
+import { keySlot, tableKeys } from "../src/engines/redis/keys.ts";
 import { freshName } from "./_engines.ts";
 import { REDIS_UNAVAILABLE, type RedisNode, startRedis } from "./_redis.ts";
 import { IS_DENO, ROOT, run } from "./_spawn.ts";
@@ -105,13 +106,80 @@ describe("redis: one node", { skip }, () => {
 
     const raw = new Redis(node.port, "127.0.0.1");
     try {
-      assert.equal(await raw.type(`cyberdb:{${name}}:h`), "hash");
-      assert.equal(await raw.type(`cyberdb:{${list.name}}:l`), "list");
-      assert.equal(await raw.hlen(`cyberdb:{${name}}:h`), values.length + 2);
-      assert.deepStrictEqual([...(await raw.hgetBuffer(`cyberdb:{${name}}:h`, "sv1"))!], [0xa0]); // "" in MessagePack
+      assert.equal(await raw.type(`cyberdb:{${name}}`), "hash");
+      assert.equal(await raw.type(`cyberdb:{${list.name}}`), "list");
+      // The entries, and the field "#" (the last insertion number) that keeps an empty dict in existence.
+      assert.equal(await raw.hlen(`cyberdb:{${name}}`), values.length + 3);
+      assert.deepStrictEqual([...(await raw.hgetBuffer(`cyberdb:{${name}}`, "sv1"))!], [0xa0]); // "" in MessagePack
+      // The items, after the marker that keeps an empty list in existence.
+      assert.equal(await raw.llen(`cyberdb:{${list.name}}`), values.length + 1);
+      assert.deepStrictEqual([...(await raw.lindexBuffer(`cyberdb:{${list.name}}`, 0))!], [0xc1, 0x4c]);
     } finally {
       raw.disconnect();
     }
+  });
+
+  test("a name with a hash tag is placed under that tag; a name without one, or with an empty one, under its own", async () => {
+    await using proxy = await client.getProxy().connect();
+    const id = freshName("tag");
+    const names = [`{${id}}accounts`, `ledger:{${id}}`, `plain{}${id}`, `${id}{a{b}c`];
+    for (const name of names) await proxy.createCyberDict(name, { k: name });
+    const raw = new Redis(node.port, "127.0.0.1");
+    try {
+      assert.equal(await raw.type(`cyberdb:{${id}}{%7B${id}%7Daccounts}`), "hash");
+      assert.equal(await raw.type(`cyberdb:{${id}}{ledger:%7B${id}%7D}`), "hash");
+      assert.equal(await raw.type(`cyberdb:{plain%7B%7D${id}}`), "hash");
+      assert.equal(await raw.type(`cyberdb:{a{b}{${id}%7Ba%7Bb%7Dc}`), "hash");
+      const slots = await Promise.all(
+        [`{${id}}accounts`, `ledger:{${id}}`].map((name) => keySlot(tableKeys("cyberdb", name).base)),
+      );
+      assert.deepEqual(slots, [keySlot(id), keySlot(id)]);
+      for (const name of names) assert.equal(await (await proxy.getCyberDict(name)).get("k"), name);
+      assert.deepEqual((await proxy.tables()).filter((t) => names.includes(t.name)).map((t) => t.name), names);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
+  test("an atomic batch refuses the ops the client computes (remove, sort, a bigint increment) and expiry", async () => {
+    await using proxy = await client.getProxy().connect();
+    const group = freshName("g");
+    const dict = await proxy.createCyberDict(`{${group}}d`, { n: 1 });
+    const list = await proxy.createCyberList(`{${group}}l`, [3, 1, 2]);
+    const refusals = [
+      proxy.atomic().set(dict, "n", 2).sort(list).commit(),
+      proxy.atomic().set(dict, "n", 2).remove(list, 3).commit(),
+      proxy.atomic().set(dict, "n", 2).increment(dict, "big", 10n).commit(),
+      proxy.atomic().set(dict, "n", 2, { expireIn: 1000 }).commit(),
+      proxy.atomic().set(dict, "n", 2).persist(dict, "n").commit(),
+    ];
+    for (const refusal of refusals) {
+      await assert.rejects(refusal, (e) => code(e) === "UNSUPPORTED" && /redis engine/.test((e as Error).message));
+    }
+    assert.equal(await dict.get("n"), 1);
+    assert.deepEqual(await list.toArray(), [3, 1, 2]);
+  });
+
+  test("a batch over two tables reaches a whole-store watch as one event, and each table's watch as its own part", async () => {
+    await using proxy = await client.getProxy().connect();
+    const group = freshName("g");
+    const a = await proxy.createCyberDict(`{${group}}a`), b = await proxy.createCyberList(`{${group}}b`);
+    const [onA, onB, all] = await Promise.all([a.watch(), b.watch(), proxy.watch()]);
+    await proxy.atomic().set(a, "k", 1).push(b, "x").set(a, "j", 2).commit();
+    assert.deepEqual((await onA.next()).value, {
+      op: "batch",
+      changes: [{ op: "set", key: "k", value: 1 }, { op: "set", key: "j", value: 2 }],
+    });
+    assert.deepEqual((await onB.next()).value, { op: "push", values: ["x"] });
+    assert.deepEqual((await all.next()).value, {
+      op: "batch",
+      changes: [
+        { table: a.name, op: "set", key: "k", value: 1 },
+        { table: b.name, op: "push", values: ["x"] },
+        { table: a.name, op: "set", key: "j", value: 2 },
+      ],
+    });
+    for (const w of [onA, onB, all]) await w.return();
   });
 
   test("another client of the same Redis sees the same tables, in creation order, and their data", async () => {

@@ -263,8 +263,10 @@ for (const harness of ENGINES) {
   }, () =>
     suite(async (client) => {
       await using proxy = await client.getProxy().connect();
-      const dict = await proxy.createCyberDict<number>(freshName());
-      const list = await proxy.createCyberList<string>(freshName());
+      // One hash tag: a batch over several tables needs them in one slot on Redis.
+      const group = freshName("bank");
+      const dict = await proxy.createCyberDict<number>(`{${group}}accounts`);
+      const list = await proxy.createCyberList<string>(`{${group}}ledger`);
       const [dictChanges, all] = await Promise.all([dict.watch(), proxy.watch()]);
       await dict.set("alice", 100);
       const result = await proxy.atomic().check(dict, "alice", 100).set(dict, "alice", 50).increment(dict, "bob", 50)

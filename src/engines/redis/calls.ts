@@ -17,6 +17,7 @@ import {
   WrongTypeError,
 } from "../../errors.ts";
 import { decode, encode, WRAPPED_DEPTH } from "../../protocol/codec.ts";
+import type { TableKeys } from "./keys.ts";
 import type { ScriptName } from "./scripts.ts";
 
 /** One argument of a script: a string (names, numbers, fields) or bytes. */
@@ -26,6 +27,10 @@ export type Arg = string | Buffer;
 export interface RedisCalls {
   /** The key prefix (`cyberdb`). */
   readonly prefix: string;
+  /** Whether the tables are in a Cluster. */
+  readonly cluster: boolean;
+  /** The keys of a table (remembered per name). */
+  keys(table: string): TableKeys;
   /**
    * Runs a script on the node of its first key.
    *
@@ -33,8 +38,13 @@ export interface RedisCalls {
    * @throws {ConnectionClosedError} when the node cannot be reached
    */
   run(script: ScriptName, keys: readonly string[], args: readonly Arg[]): Promise<unknown>;
-  /** Runs a plain command (reply strings as strings). */
-  command(name: string, args: readonly Arg[]): Promise<unknown>;
+  /**
+   * Runs a plain command; replies as strings, or as bytes with `buffers`.
+   *
+   * @throws {ScriptError} for `WRONGTYPE` (code `WRONG_TYPE`, no detail)
+   * @throws {ConnectionClosedError} when the node cannot be reached
+   */
+  command(name: string, args: readonly Arg[], buffers?: boolean): Promise<unknown>;
 }
 
 /** A script's error reply: a cyberdb code and the script's details. */
@@ -76,6 +86,10 @@ function kindOf(op: string, args: readonly unknown[]): string {
   return String(args[0]);
 }
 
+function otherKind(kind: string): string {
+  return kind === "CyberDict" ? "CyberList" : "CyberDict";
+}
+
 /**
  * The cyberdb error for a script's error reply, with the other engines' message.
  *
@@ -91,7 +105,10 @@ export function translate(op: string, table: string, args: readonly unknown[], e
       if (op === "drop") return new NoSuchTableError(`no table named ${name} to delete`);
       return new NoSuchTableError(`no table named ${name}; create it first (createCyber${kindOf(op, args).slice(5)})`);
     case "WRONG_TYPE":
-      return new WrongTypeError(`table ${name} is a ${error.detail}, not a ${kindOf(op, args)}`);
+      // Redis's own WRONGTYPE carries no kind: the table is then the other kind.
+      return new WrongTypeError(
+        `table ${name} is a ${error.detail || otherKind(kindOf(op, args))}, not a ${kindOf(op, args)}`,
+      );
     case "TABLE_EXISTS":
       return new TableExistsError(`a table named ${name} exists; get it instead, or delete it first`);
     case "INDEX_OUT_OF_RANGE":
@@ -99,6 +116,11 @@ export function translate(op: string, table: string, args: readonly unknown[], e
         `${op.slice(2)}: index ${args[0]} is out of range for a list of length ${error.detail}`,
       );
     case "KEY_NOT_FOUND":
+      if (op === "d.pop") {
+        return new KeyNotFoundError(
+          `pop: no key ${JSON.stringify(args[0])}; pass a default to get it instead of an error`,
+        );
+      }
       return new KeyNotFoundError("popItem: the dict is empty");
     default:
       return new CyberDBError("BAD_REQUEST", `redis: ${error.message}`);

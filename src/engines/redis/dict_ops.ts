@@ -1,6 +1,9 @@
 /**
- * CyberDict ops on Redis: one Lua script each (see `scripts.ts`), so each is
- * atomic on the table's node. The one op computed by the client is
+ * CyberDict ops on Redis. The reads are one plain command each, atomic by
+ * Redis itself: `get` and `has` are `HMGET <hash> # <field>` (no `#`: no
+ * such table; a list answers `WRONGTYPE`), `size` is `HLEN` less the `#`
+ * field. Every other op is one Lua script (see `lua_dict.ts`), atomic on
+ * the table's node. The one op computed by the client is
  * `increment` by a bigint (or of a stored bigint): a read, the sum in
  * JavaScript, and a compare-and-set of that one key, retried while another
  * writer changed the key in between — still all or nothing, never a blind
@@ -13,8 +16,8 @@ import type { DictOp } from "../../protocol/messages.ts";
 import { entries } from "../../store/dict_ops.ts";
 import { expiresAt, expiryOf } from "../../store/expiry.ts";
 import { assertKey, type Key } from "../../store/values.ts";
-import { type Arg, copyOf, fromBytes, type RedisCalls, text, toBytes } from "./calls.ts";
-import { fieldKey, keyField, tableKeys } from "./keys.ts";
+import { type Arg, copyOf, fromBytes, type RedisCalls, ScriptError, text, toBytes } from "./calls.ts";
+import { fieldKey, keyField, SEQ_FIELD } from "./keys.ts";
 
 /** One op: checks its arguments, runs, and resolves to the op's result. */
 export type Handler = (c: RedisCalls, table: string, args: readonly unknown[], op: string) => Promise<unknown>;
@@ -23,8 +26,15 @@ export type Handler = (c: RedisCalls, table: string, args: readonly unknown[], o
 export const MAX_ATTEMPTS = 32;
 
 function keysOf(c: RedisCalls, table: string): string[] {
-  const k = tableKeys(c.prefix, table);
-  return [k.meta, k.hash, k.order];
+  const k = c.keys(table);
+  return [k.base, k.order];
+}
+
+/** `HMGET <hash> # <field>`: the stored bytes, or `null`; `NO_SUCH_TABLE` when the dict is not there. */
+async function read(c: RedisCalls, table: string, field: string): Promise<unknown> {
+  const [seq, stored] = await c.command("hmget", [c.keys(table).base, SEQ_FIELD, field], true) as unknown[];
+  if (seq === null) throw new ScriptError("NO_SUCH_TABLE", "");
+  return stored;
 }
 
 function field(op: string, key: unknown): string {
@@ -32,7 +42,8 @@ function field(op: string, key: unknown): string {
   return keyField(key);
 }
 
-function holds(key: Key, current: unknown, by: number | bigint): WrongTypeError {
+/** The error of `increment` on a value that is no number (or no bigint for a bigint amount). */
+export function holds(key: Key, current: unknown, by: number | bigint): WrongTypeError {
   return new WrongTypeError(
     `increment: key ${JSON.stringify(key)} holds ${current === null ? "null" : typeof current}, ` +
       `not a ${typeof by}; increment only adds to numbers (or bigints by a bigint)`,
@@ -52,7 +63,7 @@ function withoutExpiry(op: string, options: unknown): void {
 async function incrementHere(c: RedisCalls, table: string, key: Key, by: number | bigint): Promise<unknown> {
   const keys = keysOf(c, table), f = keyField(key);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const stored = await c.run("cdb_dget", keys, [f]);
+    const stored = await read(c, table, f);
     const current = stored === null ? (typeof by === "bigint" ? 0n : 0) : fromBytes(stored);
     if (typeof current !== typeof by) throw holds(key, current, by);
     const sum = (current as number) + (by as number);
@@ -65,8 +76,8 @@ async function incrementHere(c: RedisCalls, table: string, key: Key, by: number 
 /** Every CyberDict op. */
 export const dictOps: Record<DictOp, Handler> = {
   async "d.get"(c, t, a, op) {
-    const f = field(op, a[0]), fallback = copyOf(a[1]);
-    const stored = await c.run("cdb_dget", keysOf(c, t), [f]);
+    const f = field(op, a[0]), fallback = a.length > 1 ? copyOf(a[1]) : undefined;
+    const stored = await read(c, t, f);
     return stored === null ? fallback : fromBytes(stored);
   },
   async "d.set"(c, t, a, op) {
@@ -74,13 +85,15 @@ export const dictOps: Record<DictOp, Handler> = {
     await c.run("cdb_dset", keysOf(c, t), [field(op, a[0]), toBytes(a[1])]);
   },
   async "d.has"(c, t, a, op) {
-    return await c.run("cdb_dhas", keysOf(c, t), [field(op, a[0])]) === 1;
+    return await read(c, t, field(op, a[0])) !== null;
   },
   async "d.delete"(c, t, a, op) {
     return await c.run("cdb_ddelete", keysOf(c, t), [field(op, a[0])]) === 1;
   },
   async "d.size"(c, t) {
-    return await c.run("cdb_dsize", keysOf(c, t), []);
+    const n = await c.command("hlen", [c.keys(t).base]) as number;
+    if (n === 0) throw new ScriptError("NO_SUCH_TABLE", "");
+    return n - 1;
   },
   async "d.keys"(c, t) {
     return (await c.run("cdb_dkeys", keysOf(c, t), []) as unknown[]).map((f) => fieldKey(text(f)));

@@ -1,13 +1,15 @@
 /**
- * CyberList ops on Redis. Most are one Lua script, atomic on the table's
- * node. Deep equality (`remove`, `count`, `indexOf`, `includes`) and `sort`
+ * CyberList ops on Redis. `length` and `toArray` are one plain command
+ * (`LLEN`, `LRANGE`: the list's first item is the marker that keeps an
+ * empty list in existence, so 0 items means no such table); the others are
+ * one Lua script each (`lua_list.ts`), atomic on the table's node. Deep equality (`remove`, `count`, `indexOf`, `includes`) and `sort`
  * need our decoder — `{a: 1, b: 2}` equals a stored `{b: 2, a: 1}`; bigints
  * sort with numbers; Dates by time — which Lua does not have. They read the
- * whole list in one script call (a consistent snapshot, with the list's
- * version), compute here with the very functions the store uses
- * (`deepEqual`, `sortedCopy`), and the two that write (`remove`, `sort`)
- * apply their result with a script that checks the version first: if any
- * write came in between, nothing is applied and they start over, at most
+ * whole list in one call (a consistent snapshot; for the two that write,
+ * with the SHA-1 of its bytes), compute here with the very functions the
+ * store uses (`deepEqual`, `sortedCopy`), and `remove` and `sort` apply
+ * their result with a script that checks the list still hashes the same:
+ * if it changed in between, nothing is applied and they start over, at most
  * {@link MAX_ATTEMPTS} times (then `TIMEOUT`, the list unchanged). So each
  * is still all or nothing and never overwrites a concurrent write.
  *
@@ -17,13 +19,11 @@ import { TimeoutError, ValueNotFoundError } from "../../errors.ts";
 import type { ListOp } from "../../protocol/messages.ts";
 import { sortOptions } from "../../store/list_ops.ts";
 import { assertInteger, deepEqual, sortedCopy } from "../../store/values.ts";
-import { fromBytes, type RedisCalls, text, toBytes } from "./calls.ts";
+import { fromBytes, type RedisCalls, ScriptError, text, toBytes } from "./calls.ts";
 import { type Handler, MAX_ATTEMPTS } from "./dict_ops.ts";
-import { tableKeys } from "./keys.ts";
 
 function keysOf(c: RedisCalls, table: string): string[] {
-  const k = tableKeys(c.prefix, table);
-  return [k.meta, k.list];
+  return [c.keys(table).base];
 }
 
 function index(op: string, value: unknown, name = "index"): string {
@@ -37,11 +37,18 @@ function optionalIndex(op: string, value: unknown, name: string): string {
 
 async function snapshot(c: RedisCalls, table: string): Promise<{ version: string; items: unknown[] }> {
   const [version, items] = await c.run("cdb_lsnapshot", keysOf(c, table), []) as [unknown, unknown[]];
-  return { version: text(version), items };
+  return { version: text(version), items: items.slice(1) };
+}
+
+/** The stored items (bytes), without the marker. */
+async function raw(c: RedisCalls, table: string): Promise<unknown[]> {
+  const items = await c.command("lrange", [c.keys(table).base, "0", "-1"], true) as unknown[];
+  if (items.length === 0) throw new ScriptError("NO_SUCH_TABLE", "");
+  return items.slice(1);
 }
 
 async function all(c: RedisCalls, table: string): Promise<unknown[]> {
-  return (await c.run("cdb_ltoarray", keysOf(c, table), []) as unknown[]).map(fromBytes);
+  return (await raw(c, table)).map(fromBytes);
 }
 
 function firstIndex(items: readonly unknown[], value: unknown, fromIndex: number): number {
@@ -100,12 +107,11 @@ export const listOps: Record<ListOp, Handler> = {
   },
   async "l.indexOf"(c, t, a, op) {
     const value = fromBytes(toBytes(a[0])), from = optionalIndex(op, a[1], "fromIndex");
-    const items = await c.run("cdb_ltoarray", keysOf(c, t), []) as unknown[];
-    return firstIndex(items, value, from === "" ? 0 : Number(from));
+    return firstIndex(await raw(c, t), value, from === "" ? 0 : Number(from));
   },
   async "l.includes"(c, t, a) {
     const value = fromBytes(toBytes(a[0]));
-    return firstIndex(await c.run("cdb_ltoarray", keysOf(c, t), []) as unknown[], value, 0) >= 0;
+    return firstIndex(await raw(c, t), value, 0) >= 0;
   },
   async "l.slice"(c, t, a, op) {
     const args = [optionalIndex(op, a[0], "start"), optionalIndex(op, a[1], "end")];
@@ -133,7 +139,9 @@ export const listOps: Record<ListOp, Handler> = {
     await c.run("cdb_lclear", keysOf(c, t), []);
   },
   async "l.length"(c, t) {
-    return await c.run("cdb_llength", keysOf(c, t), []);
+    const n = await c.command("llen", [c.keys(t).base]) as number;
+    if (n === 0) throw new ScriptError("NO_SUCH_TABLE", "");
+    return n - 1;
   },
   async "l.toArray"(c, t) {
     return await all(c, t);

@@ -16,14 +16,18 @@ import { BadRequestError, UnsupportedError } from "../../errors.ts";
 import type { StoreOp, TableInfo, TableKind } from "../../protocol/messages.ts";
 import { entries } from "../../store/dict_ops.ts";
 import { tableName } from "../../store/store.ts";
-import { type Arg, type RedisCalls, toBytes } from "./calls.ts";
+import { type Arg, type RedisCalls, ScriptError, toBytes } from "./calls.ts";
 import type { Handler } from "./dict_ops.ts";
-import { keyField, registryKeys, tableKeys } from "./keys.ts";
+import { keyField, registryKeys } from "./keys.ts";
+import { runBatch } from "./batch.ts";
 
 function allKeys(c: RedisCalls, table: string): string[] {
-  const k = tableKeys(c.prefix, table);
-  return [k.meta, k.hash, k.order, k.list];
+  const k = c.keys(table);
+  return [k.base, k.order];
 }
+
+/** A base key's Redis type as the kind of table it holds. */
+const KINDS: Record<string, TableKind> = { hash: "CyberDict", list: "CyberList" };
 
 function initial(op: string, kind: TableKind, value: unknown): Arg[] {
   if (value === undefined) return [];
@@ -51,7 +55,9 @@ export const tableOps: Record<StoreOp, Handler> = {
   async open(c, t, a, op) {
     tableName(op, t);
     if (a[0] !== "CyberDict" && a[0] !== "CyberList") throw new BadRequestError(`${op}: unknown table kind`);
-    await c.run("cdb_open", [tableKeys(c.prefix, t).meta], [a[0]]);
+    const kind = KINDS[await c.command("type", [c.keys(t).base]) as string];
+    if (kind === undefined) throw new ScriptError("NO_SUCH_TABLE", "");
+    if (kind !== a[0]) throw new ScriptError("WRONG_TYPE", kind);
   },
   async drop(c, t) {
     await c.run("cdb_drop", allKeys(c, t), []);
@@ -59,10 +65,11 @@ export const tableOps: Record<StoreOp, Handler> = {
   },
   async tables(c) {
     const names = await c.command("zrange", [registryKeys(c.prefix).tables, "0", "-1"]) as string[];
-    const kinds = await Promise.all(names.map((name) => c.command("hget", [tableKeys(c.prefix, name).meta, "kind"])));
+    const kinds = await Promise.all(names.map((name) => c.command("type", [c.keys(name).base])));
     const out: TableInfo[] = [];
     names.forEach((name, i) => {
-      if (kinds[i] === "CyberDict" || kinds[i] === "CyberList") out.push({ name, type: kinds[i] as TableKind });
+      const kind = KINDS[kinds[i] as string];
+      if (kind !== undefined) out.push({ name, type: kind });
     });
     return out;
   },
@@ -73,13 +80,8 @@ export const tableOps: Record<StoreOp, Handler> = {
       ),
     );
   },
-  atomic() {
-    return Promise.reject(
-      new UnsupportedError(
-        "atomic: the redis engine cannot apply atomic batches yet (one Lua script over the tables of one " +
-          "Cluster slot is not built, and each table has its own hash tag); use the memory or remote engine",
-      ),
-    );
+  atomic(c, _t, a) {
+    return runBatch(c, a[0]);
   },
   timed(_c, _t, _a, op) {
     return Promise.reject(new UnsupportedError(`${op}: journal replay is not a redis engine op`));

@@ -1,8 +1,12 @@
 /**
  * Change feeds on Redis: every script that changes a table publishes the
- * change to the table's channel `<prefix>:{name}:w` in the same atomic run
+ * change to the table's channel `<base key>:w` in the same atomic run
  * (`scripts.ts`), so a subscriber gets a table's changes in the order they
- * were applied on its node. A watch is one subscriber connection of its own:
+ * were applied on its node. An atomic batch publishes once all of it is
+ * applied: a table's watchers get its changes as one event (`B`, or `b`
+ * when the batch spans tables), a whole-store watcher gets the whole batch
+ * as one event (`B`, or `M` and not the `b` parts).
+ * A watch is one subscriber connection of its own:
  * `SUBSCRIBE` to the table's channel, or `PSUBSCRIBE <prefix>:{*}:w` for the
  * whole store (in a Cluster, `PUBLISH` reaches every node, so one node's
  * subscription hears every table; changes to tables on different nodes
@@ -19,9 +23,10 @@
 import type { Buffer } from "node:buffer";
 import type { Redis } from "ioredis";
 import type { WatchSink, WatchTarget } from "../../client/watch.ts";
+import type { Key } from "../../store/values.ts";
 import { BadRequestError, ConnectionClosedError, NoSuchTableError } from "../../errors.ts";
 import { fromBytes } from "./calls.ts";
-import { fieldKey } from "./keys.ts";
+import { fieldKey, nameOfKey, tableKeys } from "./keys.ts";
 
 /** What a watch needs from the engine. */
 export interface RedisWatchHost {
@@ -36,8 +41,34 @@ export interface RedisWatchHost {
 const GAP = "Redis pub/sub delivers at most once, so changes made from now on until a new watch are not delivered: " +
   "read the table again, then watch again";
 
-function unescapeName(escaped: string): string {
-  return escaped.replace(/%(25|7B|7D)/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+/** The fields of a batch message: each a 4-byte big-endian length, then the bytes. */
+function fields(message: Buffer, from: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = from; at < message.length;) {
+    const length = message.readUInt32BE(at);
+    out.push(message.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  return out;
+}
+
+function batchOf(changes: Record<string, unknown>[]): Record<string, unknown> {
+  return changes.length === 1 ? changes[0] : { op: "batch", changes };
+}
+
+/**
+ * One message of a batch over several tables (`M`), as the whole-store watcher's event.
+ *
+ * @param prefix the key prefix
+ * @param message the message
+ * @returns the batch, each change with its table's name
+ */
+export function parseStoreBatch(prefix: string, message: Buffer): Record<string, unknown> {
+  const parts = fields(message, 1), changes: Record<string, unknown>[] = [];
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    changes.push({ table: nameOfKey(prefix, parts[i].toString("utf8")) ?? "", ...parseChange(parts[i + 1]) });
+  }
+  return batchOf(changes);
 }
 
 /**
@@ -80,6 +111,9 @@ export function parseChange(message: Buffer): Record<string, unknown> {
       return { op: "createTable", type: message.toString("utf8", 1) };
     case "D":
       return { op: "deleteTable" };
+    case "B":
+    case "b":
+      return batchOf(fields(message, 1).map(parseChange));
     default:
       throw new BadRequestError(`redis: a change message of an unknown kind (${message[0]}) on a cyberdb channel`);
   }
@@ -98,7 +132,6 @@ export function parseChange(message: Buffer): Record<string, unknown> {
 export async function watchRedis(host: RedisWatchHost, target: WatchTarget, sink: WatchSink): Promise<() => void> {
   if (target.table !== "") await host.execute("open", target.table, [target.kind]);
   const keys = target.keys && new Set<string | number>(target.keys);
-  const base = `${host.prefix}:{`;
   const sub = host.subscriber();
   let stopped = false;
   const stop = () => {
@@ -108,24 +141,40 @@ export async function watchRedis(host: RedisWatchHost, target: WatchTarget, sink
   };
   const deliver = (table: string, message: Buffer) => {
     if (stopped) return;
+    const whole = target.table === "";
+    const letter = message[0];
+    // A batch over several tables: its table watchers take their part (b), whole-store watchers all of it (M).
+    if (letter === (whole ? 0x62 /* b */ : 0x4d /* M */)) return;
     let change: Record<string, unknown>;
     try {
-      change = parseChange(message);
+      change = letter === 0x4d ? parseStoreBatch(host.prefix, message) : parseChange(message);
     } catch (error) {
       stop();
       return sink.end(error as Error);
     }
-    if (target.table !== "" && change.op === "deleteTable") {
+    if (!whole && change.op === "deleteTable") {
       stop();
       return sink.end(new NoSuchTableError(`table ${JSON.stringify(table)} was deleted; watch ended`));
     }
-    if (keys && "key" in change && !keys.has(change.key as string | number)) return;
-    sink.push(target.table === "" ? { table, ...change } : change, message.length);
+    if (keys) {
+      if (change.op === "batch") {
+        const kept = (change.changes as Record<string, unknown>[]).filter((c) =>
+          !("key" in c) || keys.has(c.key as Key)
+        );
+        if (kept.length === 0) return;
+        change = batchOf(kept);
+      } else if ("key" in change && !keys.has(change.key as Key)) return;
+    }
+    if (whole && letter !== 0x4d) {
+      change = change.op === "batch"
+        ? { op: "batch", changes: (change.changes as Record<string, unknown>[]).map((c) => ({ table, ...c })) }
+        : { table, ...change };
+    }
+    sink.push(change, message.length);
   };
   sub.on("messageBuffer", (_channel: Buffer, message: Buffer) => deliver(target.table, message));
   sub.on("pmessageBuffer", (_pattern: Buffer, channel: Buffer, message: Buffer) => {
-    const name = channel.toString("utf8");
-    deliver(unescapeName(name.slice(base.length, -3)), message);
+    deliver(nameOfKey(host.prefix, channel.toString("utf8")) ?? "", message);
   });
   sub.on("error", () => {}); // the close that follows ends the watch
   sub.on("close", () => {
@@ -135,9 +184,8 @@ export async function watchRedis(host: RedisWatchHost, target: WatchTarget, sink
   });
   try {
     await sub.connect();
-    const channel = target.table === "" ? undefined : `${base}${target.table.replace(/[%{}]/g, escape)}}:w`;
-    if (channel === undefined) await sub.psubscribe(`${base}*}:w`);
-    else await sub.subscribe(channel);
+    if (target.table === "") await sub.psubscribe(`${host.prefix}:{*}:w`);
+    else await sub.subscribe(tableKeys(host.prefix, target.table).channel);
   } catch (error) {
     stop();
     throw new ConnectionClosedError(`redis: cannot subscribe to the table's changes: ${(error as Error).message}`, {
@@ -145,8 +193,4 @@ export async function watchRedis(host: RedisWatchHost, target: WatchTarget, sink
     });
   }
   return stop;
-}
-
-function escape(c: string): string {
-  return c === "%" ? "%25" : c === "{" ? "%7B" : "%7D";
 }
