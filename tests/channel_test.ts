@@ -14,6 +14,8 @@ import type { Conn } from "../src/runtime/mod.ts";
 /** A connection that records writes and completes each only on {@link ManualConn.completeWrite}. */
 class ManualConn implements Conn {
   readonly remoteAddr = { hostname: "127.0.0.1", port: 1 };
+  readonly bytesRead = 0;
+  bytesWritten = 0;
   readonly written: Uint8Array[] = [];
   #pending: (() => void)[] = [];
 

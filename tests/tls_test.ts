@@ -161,7 +161,9 @@ test(
     ]);
     try {
       await waitForPort(port);
-      assert.match(child.stderr, /\(TLS\)/);
+      const until = Date.now() + 5000; // the log line may reach the pipe after the port answers
+      while (!/\(TLS\)/.test(child.stderr) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      assert.match(child.stderr, /listening on 127\.0\.0\.1:\d+ \(TLS\)/);
       const client = await connect({ port, password, tls: { caCerts: [ca] } });
       try {
         await using proxy = await client.getProxy().connect();

@@ -26,6 +26,8 @@ function isDisconnect(error: NodeError): boolean {
  */
 export class NodeConn implements Conn {
   readonly remoteAddr: Addr;
+  bytesRead = 0;
+  bytesWritten = 0;
   #socket: Net.Socket;
   #queue: Uint8Array[] = [];
   #queued = 0;
@@ -57,6 +59,7 @@ export class NodeConn implements Conn {
   }
 
   #push(chunk: Uint8Array): void {
+    this.bytesRead += chunk.length;
     const waiting = this.#waiting;
     if (waiting) {
       this.#waiting = undefined;
@@ -113,6 +116,7 @@ export class NodeConn implements Conn {
   }
 
   write(data: Uint8Array): Promise<void> {
+    this.bytesWritten += data.length;
     if (this.#closed || this.#socket.destroyed) {
       return Promise.reject(new Error("the connection is closed"));
     }

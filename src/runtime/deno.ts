@@ -18,6 +18,8 @@ const LARGEST_READ_BUFFER = 1024 * 1024;
 
 class DenoConn implements Conn {
   readonly remoteAddr: Addr;
+  bytesRead = 0;
+  bytesWritten = 0;
   #conn: Deno.Conn;
   #buffer = new Uint8Array(FIRST_READ_BUFFER);
   #closed = false;
@@ -50,6 +52,7 @@ class DenoConn implements Conn {
 
   readonly #onRead = (n: number | null): Uint8Array | null => {
     if (n === null) return null;
+    this.bytesRead += n;
     const buffer = this.#buffer;
     if (n === buffer.length && buffer.length < LARGEST_READ_BUFFER) this.#buffer = new Uint8Array(2 * buffer.length);
     return buffer.subarray(0, n);
@@ -61,6 +64,7 @@ class DenoConn implements Conn {
   };
 
   write(data: Uint8Array): Promise<void> {
+    this.bytesWritten += data.length;
     try {
       return this.#conn.write(data).then((n) => n < data.length ? this.#writeRest(data, n) : undefined);
     } catch (error) {
@@ -240,29 +244,20 @@ async function syncDirectory(path: string): Promise<void> {
 }
 
 /** Binds a TCP or TLS listener, saying so when the address is taken or the certificate cannot be used. */
-function listenTcp(addr: Addr, certificate?: TlsCertificate): Promise<Listener> {
+// deno-lint-ignore require-await -- async so that a throw of Deno.listen becomes a rejection
+async function listenTcp(addr: Addr, certificate?: TlsCertificate): Promise<Listener> {
+  const options = { hostname: addr.hostname, port: addr.port, transport: "tcp" } as const;
   try {
-    const options = { hostname: addr.hostname, port: addr.port, transport: "tcp" } as const;
-    return Promise.resolve(
-      new DenoListener(
-        certificate === undefined ? Deno.listen(options) : Deno.listenTls({ ...options, ...certificate }),
-      ),
+    return new DenoListener(
+      certificate === undefined ? Deno.listen(options) : Deno.listenTls({ ...options, ...certificate }),
     );
   } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) {
-      return Promise.reject(
-        new Error(
-          `${addr.hostname}:${addr.port} is already in use; stop the other server or pick another port (0 = any free port)`,
-          { cause: error },
-        ),
-      );
-    }
-    if (certificate !== undefined) {
-      return Promise.reject(
-        new Error(`cannot use the TLS certificate and key: ${(error as Error).message}`, { cause: error }),
-      );
-    }
-    return Promise.reject(error);
+    const why = error instanceof Deno.errors.AddrInUse
+      ? `${addr.hostname}:${addr.port} is already in use; stop the other server or pick another port (0 = any free port)`
+      : certificate !== undefined
+      ? `cannot use the TLS certificate and key: ${(error as Error).message}`
+      : undefined;
+    throw why === undefined ? error : new Error(why, { cause: error });
   }
 }
 

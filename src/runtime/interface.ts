@@ -21,6 +21,10 @@ export interface Addr {
 export interface Conn {
   /** The peer's address. */
   readonly remoteAddr: Addr;
+  /** Bytes received on it so far, as on the wire (for the metrics: a field bumped per read, no promise added). */
+  readonly bytesRead: number;
+  /** Bytes given to {@link Conn.write} so far. */
+  readonly bytesWritten: number;
   /**
    * Reads the next chunk of bytes.
    *

@@ -35,10 +35,20 @@ export class RequestMetrics {
   readonly byCode: Map<string, number> = new Map();
   /** Time to apply each request. */
   readonly latency: Durations = new Durations(LATENCY_BUCKETS);
-  /** Bytes read from client connections (handshakes, requests, records as on the wire). */
+  /** Bytes read from client connections closed so far (handshakes, requests, records as on the wire). */
   bytesIn = 0;
-  /** Bytes written to client connections. */
+  /** Bytes written to client connections closed so far. */
   bytesOut = 0;
+
+  /**
+   * Adds a connection's bytes once it is closed (the open ones are summed at each scrape).
+   *
+   * @param conn the closed connection
+   */
+  closed(conn: Conn): void {
+    this.bytesIn += conn.bytesRead;
+    this.bytesOut += conn.bytesWritten;
+  }
 
   /**
    * Counts one request.
@@ -54,32 +64,6 @@ export class RequestMetrics {
   }
 }
 
-/**
- * The connection, with every byte read and written counted into `metrics`: a write adds its length,
- * a read one addition once it resolves.
- *
- * @param conn a client connection
- * @param metrics where the bytes are counted
- * @returns the same connection, counted
- */
-export function countBytes(conn: Conn, metrics: RequestMetrics): Conn {
-  return {
-    remoteAddr: conn.remoteAddr,
-    read: () =>
-      conn.read().then((chunk) => {
-        if (chunk !== null) metrics.bytesIn += chunk.length;
-        return chunk;
-      }),
-    write(data) {
-      metrics.bytesOut += data.length;
-      return conn.write(data);
-    },
-    closeWrite: () => conn.closeWrite(),
-    close: () => conn.close(),
-    keepAlive: (alive) => conn.keepAlive(alive),
-  };
-}
-
 function label(value: string): string {
   return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
 }
@@ -90,6 +74,7 @@ function label(value: string): string {
  * @param metrics the request counters
  * @param info the server's `info()`
  * @param disk journal and snapshot timings
+ * @param open the connections open now, whose bytes are not yet in `metrics`
  * @returns the exposition text, ending with a newline
  * @example
  * ```ts
@@ -103,7 +88,17 @@ function label(value: string): string {
  * await server.close();
  * ```
  */
-export function renderMetrics(metrics: RequestMetrics, info: ServerInfo, disk: DiskTimings): string {
+export function renderMetrics(
+  metrics: RequestMetrics,
+  info: ServerInfo,
+  disk: DiskTimings,
+  open: Iterable<Conn> = [],
+): string {
+  let bytesIn = metrics.bytesIn, bytesOut = metrics.bytesOut;
+  for (const conn of open) {
+    bytesIn += conn.bytesRead;
+    bytesOut += conn.bytesWritten;
+  }
   const out: string[] = [];
   const family = (name: string, type: string, help: string, samples: [string, number][]) => {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -143,8 +138,8 @@ export function renderMetrics(metrics: RequestMetrics, info: ServerInfo, disk: D
     "Time to apply a request (before any journal commit).",
     metrics.latency,
   );
-  family("cyberdb_received_bytes_total", "counter", "Bytes read from client connections.", [["", metrics.bytesIn]]);
-  family("cyberdb_sent_bytes_total", "counter", "Bytes written to client connections.", [["", metrics.bytesOut]]);
+  family("cyberdb_received_bytes_total", "counter", "Bytes read from client connections.", [["", bytesIn]]);
+  family("cyberdb_sent_bytes_total", "counter", "Bytes written to client connections.", [["", bytesOut]]);
   family("cyberdb_memory_rss_bytes", "gauge", "Resident memory of the server process.", [["", info.memory.rss]]);
   family(
     "cyberdb_table_size",

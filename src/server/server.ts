@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { PASSWORD_ITERATIONS, passwordKey, type ServerAuth } from "../crypto/handshake.ts";
-import { randomBytes } from "../crypto/random.ts";
+import type { ServerAuth } from "../crypto/handshake.ts";
 import { ForbiddenError, TooManyConnectionsError } from "../errors.ts";
 import { Channel } from "../protocol/channel.ts";
 import { encode } from "../protocol/codec.ts";
@@ -21,6 +20,7 @@ import {
   type ResolvedStartOptions,
   resolveStartOptions,
   type ServerAddress,
+  serverAuth,
   type StartOptions,
 } from "./start_options.ts";
 import { IpWhitelist } from "./whitelist.ts";
@@ -28,7 +28,7 @@ import { memoryGauge } from "./limits.ts";
 import { ConnectedClient } from "./client_list.ts";
 import { DEFAULT_SLOWLOG_THRESHOLD, Slowlog } from "./slowlog.ts";
 import { type LogFields, type LoggerOptions, type LogLevel, type LogWriter, makeLogger } from "../log.ts";
-import { countBytes, type MetricsEndpoint, renderMetrics, RequestMetrics, serveMetrics } from "./metrics.ts";
+import { type MetricsEndpoint, renderMetrics, RequestMetrics, serveMetrics } from "./metrics.ts";
 
 export { type BackupOptions, DEFAULT_MAX_CONNECTIONS, type ServerAddress, type StartOptions } from "./start_options.ts";
 
@@ -41,17 +41,6 @@ export interface ServerOptions {
    * @default {false}
    */
   log?: boolean | LoggerOptions;
-}
-
-/** The server's side of the handshake: a fresh salt and the key derived from the password (none without one). */
-async function serverAuth(password: string | undefined, encrypt: boolean): Promise<ServerAuth> {
-  const salt = randomBytes(16);
-  return {
-    key: password === undefined ? undefined : await passwordKey(password, salt, PASSWORD_ITERATIONS),
-    salt,
-    iterations: PASSWORD_ITERATIONS,
-    encrypt,
-  };
 }
 
 /**
@@ -168,7 +157,7 @@ export class Server {
 
   /** Takes a new connection: refuses it (whitelist, connection limit) with an error frame, or serves a session on it. */
   #accept(conn: Conn, context: SessionContext, resolved: ResolvedStartOptions): void {
-    const channel = new Channel(countBytes(conn, this.#metrics));
+    const channel = new Channel(conn);
     const refusal = this.#refusal(conn, resolved.maxConnections);
     if (refusal) {
       this.#stats.refused++;
@@ -177,7 +166,10 @@ export class Server {
         "warn",
       );
       channel.send(encode({ error: [refusal.code, refusal.message] }));
-      channel.drain().finally(() => channel.close());
+      channel.drain().finally(() => {
+        channel.close();
+        this.#metrics.closed(conn);
+      });
       return;
     }
     this.#stats.connections++;
@@ -186,6 +178,7 @@ export class Server {
     this.#admitUnauthenticated(channel, resolved.limits.maxUnauthenticated);
     const session = serveSession(channel, context, client, () => this.#unauthenticated.delete(channel)).finally(() => {
       this.#channels.delete(channel);
+      this.#metrics.closed(conn);
       this.#unauthenticated.delete(channel);
       this.#sessions.delete(session);
     });
@@ -208,16 +201,11 @@ export class Server {
     this.#unauthenticated.add(channel);
   }
 
-  #refusal(
-    conn: Conn,
-    maxConnections: number,
-  ): ForbiddenError | TooManyConnectionsError | undefined {
+  #refusal(conn: Conn, maxConnections: number): ForbiddenError | TooManyConnectionsError | undefined {
     const address = conn.remoteAddr.hostname;
     // A Unix socket has no IP address: its file mode says who may connect.
     if (this.#whitelist && conn.remoteAddr.path === undefined && !this.#whitelist.allows(address)) {
-      return new ForbiddenError(
-        `${address} is not on the server's IP whitelist`,
-      );
+      return new ForbiddenError(`${address} is not on the server's IP whitelist`);
     }
     if (this.#channels.size - this.#unauthenticated.size >= maxConnections) {
       return new TooManyConnectionsError(
@@ -227,10 +215,7 @@ export class Server {
     return undefined;
   }
 
-  async #acceptLoop(
-    listener: Listener,
-    onConn: (conn: Conn) => void,
-  ): Promise<void> {
+  async #acceptLoop(listener: Listener, onConn: (conn: Conn) => void): Promise<void> {
     for (;;) {
       let conn: Conn | null;
       try {
@@ -372,7 +357,13 @@ export class Server {
     this.#metricsEndpoint?.close();
     this.#metricsEndpoint = await serveMetrics(
       address,
-      () => renderMetrics(this.#metrics, this.info(), this.#persistence.timings),
+      () =>
+        renderMetrics(
+          this.#metrics,
+          this.info(),
+          this.#persistence.timings,
+          [...this.#channels.keys()].map((c) => c.conn),
+        ),
     );
     const { hostname, port } = this.#metricsEndpoint;
     this.#writeLog(`metrics on http://${hostname}:${port}/metrics`, "info", { hostname, port });
