@@ -21,6 +21,8 @@ const RECORD_TARGET = 1024 * 1024;
  */
 const READ_BEFORE_YIELD = 1024 * 1024;
 
+const RESOLVED = Promise.resolve();
+
 /** Records being sealed at once while earlier ones are written. */
 const MAX_SEALS_IN_FLIGHT = 4;
 
@@ -214,7 +216,7 @@ export class Channel {
     this.#batch.add(body);
     if (!this.#scheduled && this.#writing === undefined) {
       this.#scheduled = true;
-      queueMicrotask(this.#flush);
+      RESOLVED.then(this.#flush); // a microtask: Deno's queueMicrotask allocates more per call
     }
   }
 

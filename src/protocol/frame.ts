@@ -136,7 +136,8 @@ export class FrameBatch {
       out.set(body, at + FRAME_HEADER_SIZE);
       at += FRAME_HEADER_SIZE + body.length;
     }
-    this.#bodies = count === this.#bodies.length ? [] : this.#bodies.slice(count);
+    if (count === this.#bodies.length) this.#bodies.length = 0;
+    else this.#bodies = this.#bodies.slice(count);
     this.#size -= size;
     return out;
   }
