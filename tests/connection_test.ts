@@ -218,13 +218,15 @@ test("idleTimeout: idle pooled connections are closed, and a new proxy opens a f
       await proxy.createCyberDict("idle");
     }
     assert.equal(fx.client.connections, 1);
-    let polls = 0;
+    const released = performance.now();
+    let polls = 0, openFor = 0;
     while (fx.client.connections > 0 && polls < 100) {
+      openFor = performance.now() - released; // still open at least this long (the clock, not the polls: a loaded machine sleeps longer)
       await sleep(20);
       polls++;
     }
     assert.equal(fx.client.connections, 0, "idle connection was not closed");
-    assert.ok(polls * 20 >= 60, `closed after only ~${polls * 20} ms`);
+    assert.ok(openFor >= 60 || polls * 20 >= 60, `closed after only ~${Math.round(openFor)} ms`);
 
     await using proxy = await fx.client.getProxy().connect();
     assert.equal(fx.client.connections, 1);
