@@ -5,6 +5,7 @@
  * @module
  */
 import type { ServerAuth } from "../crypto/handshake.ts";
+import { serverAuth } from "./auth.ts";
 import { ForbiddenError, TooManyConnectionsError } from "../errors.ts";
 import { Channel } from "../protocol/channel.ts";
 import { encode } from "../protocol/codec.ts";
@@ -20,7 +21,6 @@ import {
   type ResolvedStartOptions,
   resolveStartOptions,
   type ServerAddress,
-  serverAuth,
   type StartOptions,
 } from "./start_options.ts";
 import { IpWhitelist } from "./whitelist.ts";

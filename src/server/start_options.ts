@@ -4,8 +4,6 @@
  *
  * @module
  */
-import { PASSWORD_ITERATIONS, passwordKey, type ServerAuth } from "../crypto/handshake.ts";
-import { randomBytes } from "../crypto/random.ts";
 import { DEFAULT_MAX_FRAME_SIZE } from "../protocol/frame.ts";
 import { DEFAULT_HOSTNAME, DEFAULT_PORT } from "../protocol/messages.ts";
 import type { JournalOptions } from "../store/journal.ts";
@@ -139,24 +137,6 @@ export interface ServerAddress {
 export interface BackupOptions {
   /** Seconds between snapshots; 0 saves only when the server shuts down through {@link Server.run}. */
   interval: number;
-}
-
-/**
- * The server's side of the handshake for one start: a fresh salt and the key derived from the password
- * (none without one).
- *
- * @param password the password clients must prove they know, if any
- * @param encrypt whether connections must be encrypted
- * @returns what the sessions of this start authenticate with
- */
-export async function serverAuth(password: string | undefined, encrypt: boolean): Promise<ServerAuth> {
-  const salt = randomBytes(16);
-  return {
-    key: password === undefined ? undefined : await passwordKey(password, salt, PASSWORD_ITERATIONS),
-    salt,
-    iterations: PASSWORD_ITERATIONS,
-    encrypt,
-  };
 }
 
 const LOOPBACK = new IpWhitelist(["127.0.0.0/8", "::1"]);
