@@ -26,6 +26,7 @@
  */
 import { SnapshotCorruptError } from "../errors.ts";
 import { decodeChecked, encode, encodeArray, Encoded, LazyArray, WRAPPED_DEPTH } from "../protocol/codec.ts";
+import { arrayHead } from "../protocol/array_head.ts";
 import { ARRAY, checkMessagePack, newHeader, readHeader } from "../protocol/msgpack_scan.ts";
 import { crc32 } from "./checksum.ts";
 import { now } from "./clock.ts";
@@ -249,6 +250,12 @@ export function decodeSnapshot(bytes: Uint8Array, path: string): Snapshot {
  * a dict's values are stored as the bytes they are in the file, once each is checked to decode.
  */
 function addChunk(store: Store, bytes: Uint8Array, corrupt: (what: string) => Error): void {
+  // The items' count from their header, found past the name and kind with bounded work, before the chunk is scanned.
+  const head = arrayHead(bytes, { maxItems: 2, maxValues: 2 });
+  const early = head?.offsets.length === 3 ? arrayLength(bytes.subarray(head.offsets[2])) : -1;
+  if (early > 2 * MAX_CHUNK_ITEMS) {
+    throw corrupt(`has a chunk of ${early} items, over the ${MAX_CHUNK_ITEMS} cyberdb writes`);
+  }
   const chunk = LazyArray.of(bytes, WRAPPED_DEPTH);
   const name = chunk?.length === 3 || chunk?.length === 4 ? chunk.at(0) : undefined, kind = chunk?.at(1);
   if (typeof name !== "string") throw corrupt("has a malformed table");
