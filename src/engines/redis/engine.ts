@@ -208,10 +208,25 @@ export class RedisEngine implements Engine, RedisCalls, RedisWatchHost {
   /** Nothing to give back: every channel shares the client. */
   release(_connection: EngineConnection): void {}
 
-  /** A new connection for a watch (not connected yet): to the node, or to one node of a Cluster. Never reconnects. */
-  subscriber(): Redis {
-    const node = this.#client instanceof Cluster ? this.#client.nodes("master")[0] : this.#client;
-    return node.duplicate({ lazyConnect: true, enableOfflineQueue: true, retryStrategy: () => null });
+  /**
+   * New connections for a watch (not connected yet), never reconnecting: to the node, or in a Cluster to the
+   * master owning `slot`, or to every master for the whole store. Each comes with the slots whose messages it
+   * keeps: in a Cluster `PUBLISH` also reaches the other nodes over the cluster bus, late, so a subscriber takes a
+   * channel's messages only from the node that ran the script (in commit order, none from before it subscribed).
+   */
+  subscribers(slot?: number): { redis: Redis; owns: (slot: number) => boolean }[] {
+    const fresh = (node: Redis) =>
+      node.duplicate({ lazyConnect: true, enableOfflineQueue: true, retryStrategy: () => null });
+    const client = this.#client;
+    if (!(client instanceof Cluster)) return [{ redis: fresh(client), owns: () => true }];
+    const slots = client.slots as string[][];
+    const keyOf = (node: Redis) => `${node.options.host}:${node.options.port}`;
+    const masters = client.nodes("master");
+    const chosen = slot === undefined ? masters : masters.filter((node) => keyOf(node) === slots[slot]?.[0]);
+    return (chosen.length > 0 ? chosen : masters.slice(0, 1)).map((node) => {
+      const key = keyOf(node);
+      return { redis: fresh(node), owns: (s: number) => slots[s]?.[0] === key };
+    });
   }
 
   /** Whether {@link RedisEngine.close} was called. */

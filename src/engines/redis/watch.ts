@@ -8,9 +8,13 @@
  * as one event (`B`, or `M` and not the `b` parts).
  * A watch is one subscriber connection of its own:
  * `SUBSCRIBE` to the table's channel, or `PSUBSCRIBE <prefix>:{*}:w` for the
- * whole store (in a Cluster, `PUBLISH` reaches every node, so one node's
- * subscription hears every table; changes to tables on different nodes
- * arrive in no defined order relative to each other).
+ * whole store. In a Cluster a table's watch subscribes on the master that
+ * owns the table's slot, and a whole-store watch on every master, each
+ * keeping only the channels of its own slots: `PUBLISH` also reaches the
+ * other nodes over the cluster bus, later, so a message heard elsewhere
+ * could arrive after the watch resolved although it was published before.
+ * Changes to tables on different nodes arrive in no defined order relative
+ * to each other.
  *
  * Redis pub/sub delivers at most once: what is published while a
  * subscriber is disconnected is lost. So the subscriber never reconnects: a
@@ -26,14 +30,14 @@ import type { WatchSink, WatchTarget } from "../../client/watch.ts";
 import type { Key } from "../../store/values.ts";
 import { BadRequestError, ConnectionClosedError, NoSuchTableError } from "../../errors.ts";
 import { fromBytes } from "./calls.ts";
-import { fieldKey, nameOfKey, tableKeys } from "./keys.ts";
+import { fieldKey, keySlot, nameOfKey, tableKeys } from "./keys.ts";
 
 /** What a watch needs from the engine. */
 export interface RedisWatchHost {
   /** The key prefix. */
   readonly prefix: string;
-  /** A new connection for subscribing (not connected yet), to the node (any node of a Cluster). */
-  subscriber(): Redis;
+  /** New connections for subscribing (not connected yet), each with the slots it takes messages for. */
+  subscribers(slot?: number): { redis: Redis; owns: (slot: number) => boolean }[];
   /** Applies an op (to check the table). */
   execute(op: string, table: string, args: readonly unknown[]): Promise<unknown>;
 }
@@ -132,12 +136,13 @@ export function parseChange(message: Buffer): Record<string, unknown> {
 export async function watchRedis(host: RedisWatchHost, target: WatchTarget, sink: WatchSink): Promise<() => void> {
   if (target.table !== "") await host.execute("open", target.table, [target.kind]);
   const keys = target.keys && new Set<string | number>(target.keys);
-  const sub = host.subscriber();
+  const channel = target.table === "" ? undefined : tableKeys(host.prefix, target.table).channel;
+  const subs = host.subscribers(channel === undefined ? undefined : keySlot(channel));
   let stopped = false;
   const stop = () => {
     if (stopped) return;
     stopped = true;
-    sub.disconnect();
+    for (const { redis } of subs) redis.disconnect();
   };
   const deliver = (table: string, message: Buffer) => {
     if (stopped) return;
@@ -172,20 +177,27 @@ export async function watchRedis(host: RedisWatchHost, target: WatchTarget, sink
     }
     sink.push(change, message.length);
   };
-  sub.on("messageBuffer", (_channel: Buffer, message: Buffer) => deliver(target.table, message));
-  sub.on("pmessageBuffer", (_pattern: Buffer, channel: Buffer, message: Buffer) => {
-    deliver(nameOfKey(host.prefix, channel.toString("utf8")) ?? "", message);
-  });
-  sub.on("error", () => {}); // the close that follows ends the watch
-  sub.on("close", () => {
-    if (stopped) return;
-    stopped = true;
-    sink.end(new ConnectionClosedError(`redis: the watch's connection closed; ${GAP}`));
-  });
+  for (const { redis: sub, owns } of subs) {
+    sub.on("messageBuffer", (name: Buffer, message: Buffer) => {
+      if (owns(keySlot(name.toString("utf8")))) deliver(target.table, message);
+    });
+    sub.on("pmessageBuffer", (_pattern: Buffer, name: Buffer, message: Buffer) => {
+      const key = name.toString("utf8");
+      if (owns(keySlot(key))) deliver(nameOfKey(host.prefix, key) ?? "", message);
+    });
+    sub.on("error", () => {}); // the close that follows ends the watch
+    sub.on("close", () => {
+      if (stopped) return;
+      stop();
+      sink.end(new ConnectionClosedError(`redis: the watch's connection closed; ${GAP}`));
+    });
+  }
   try {
-    await sub.connect();
-    if (target.table === "") await sub.psubscribe(`${host.prefix}:{*}:w`);
-    else await sub.subscribe(tableKeys(host.prefix, target.table).channel);
+    await Promise.all(subs.map(async ({ redis: sub }) => {
+      await sub.connect();
+      if (channel === undefined) await sub.psubscribe(`${host.prefix}:{*}:w`);
+      else await sub.subscribe(channel);
+    }));
   } catch (error) {
     stop();
     throw new ConnectionClosedError(`redis: cannot subscribe to the table's changes: ${(error as Error).message}`, {
